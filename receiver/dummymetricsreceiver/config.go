@@ -1,0 +1,128 @@
+// Copyright The ampload authors
+// SPDX-License-Identifier: Apache-2.0
+
+package dummymetricsreceiver // import "github.com/ampload/otelcol-dummymetrics/receiver/dummymetricsreceiver"
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+)
+
+const (
+	// maxInstanceIndex is the largest index an InstanceId can hold: "I" and ten digits.
+	maxInstanceIndex = 9_999_999_999
+
+	// maxInstances bounds the state a receiver keeps: about 60 bytes per instance
+	// (its InstanceId and the last timestamp of its two series). Larger fleets are
+	// spread over several receivers or replicas with instance_offset.
+	maxInstances = 10_000_000
+
+	// maxSamplesPerEmission follows from the timestamp rule: the samples of one
+	// emission take consecutive milliseconds of their series, and a series may run
+	// at most one second ahead of the wall clock.
+	maxSamplesPerEmission = int(maxAheadOfWallClock / time.Millisecond)
+
+	// maxAheadOfWallClock is how far a series' newest timestamp may run ahead of now.
+	maxAheadOfWallClock = time.Second
+)
+
+// Config defines the configuration of the dummymetrics receiver. Its keys mirror
+// the data generator parameters of the original Flink sample.
+type Config struct {
+	// Instances is the number of dummy source instances (GeneratorNumberOfDummySources).
+	// Each instance has two series, CPU and Memory.
+	Instances int `mapstructure:"instances"`
+
+	// Parallelism is the number of generator workers (the generator parallelism).
+	// Instances must be a multiple of it: each worker owns Instances/Parallelism of them.
+	Parallelism int `mapstructure:"parallelism"`
+
+	// MinSamplesPerSeries and MaxSamplesPerSeries bound the number of samples of one
+	// emission (GeneratorMin/MaxNrOfSamplesPerTimeSeries).
+	MinSamplesPerSeries int `mapstructure:"min_samples_per_series"`
+	MaxSamplesPerSeries int `mapstructure:"max_samples_per_series"`
+
+	// Pause is the time each worker sleeps after an emission (GeneratorPauseBetweenTimeSeriesMs).
+	// Zero runs as fast as the pipeline accepts. Ignored when Rate is set.
+	Pause time.Duration `mapstructure:"pause"`
+
+	// InstanceOffset is the index of the first instance, so that several replicas
+	// can own disjoint ranges of instances.
+	InstanceOffset int64 `mapstructure:"instance_offset"`
+
+	// Rate is the target number of samples per second of the whole receiver,
+	// shared evenly by the workers. Zero leaves the pacing to Pause.
+	Rate float64 `mapstructure:"rate"`
+
+	// Seed seeds the random choices and values. Zero picks a random seed.
+	Seed uint64 `mapstructure:"seed"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// Validate checks that the generator can honour the configuration; every problem found
+// is reported, each naming the field and its value.
+func (cfg *Config) Validate() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+
+	if cfg.Instances < 1 {
+		add("instances (%d) must be at least 1", cfg.Instances)
+	} else if cfg.Instances > maxInstances {
+		add("instances (%d) must be at most %d per receiver; spread more over several receivers with instance_offset", cfg.Instances, maxInstances)
+	}
+	if cfg.Parallelism < 1 {
+		add("parallelism (%d) must be at least 1", cfg.Parallelism)
+	}
+	if cfg.Instances >= 1 && cfg.Parallelism >= 1 && cfg.Instances%cfg.Parallelism != 0 {
+		add("instances (%d) must be a multiple of parallelism (%d)", cfg.Instances, cfg.Parallelism)
+	}
+	if cfg.MinSamplesPerSeries < 1 {
+		add("min_samples_per_series (%d) must be at least 1", cfg.MinSamplesPerSeries)
+	}
+	if cfg.MaxSamplesPerSeries < cfg.MinSamplesPerSeries {
+		add("max_samples_per_series (%d) must not be less than min_samples_per_series (%d)", cfg.MaxSamplesPerSeries, cfg.MinSamplesPerSeries)
+	}
+	if cfg.MaxSamplesPerSeries > maxSamplesPerEmission {
+		add("max_samples_per_series (%d) must be at most %d: the samples of one emission take one millisecond each and may run at most %s ahead of the wall clock",
+			cfg.MaxSamplesPerSeries, maxSamplesPerEmission, maxAheadOfWallClock)
+	}
+	if cfg.Pause < 0 {
+		add("pause (%s) must not be negative", cfg.Pause)
+	}
+	if cfg.InstanceOffset < 0 {
+		add("instance_offset (%d) must not be negative", cfg.InstanceOffset)
+	}
+	if cfg.InstanceOffset >= 0 && cfg.Instances >= 1 && cfg.InstanceOffset > maxInstanceIndex-int64(cfg.Instances)+1 {
+		add("instance_offset (%d) with instances (%d) reaches index %d, which needs more than 10 digits (InstanceId is I + 10 digits, up to I%d)",
+			cfg.InstanceOffset, cfg.Instances, cfg.InstanceOffset+int64(cfg.Instances)-1, int64(maxInstanceIndex))
+	}
+	switch {
+	case math.IsNaN(cfg.Rate) || math.IsInf(cfg.Rate, 0) || cfg.Rate < 0:
+		add("rate (%v) must be a non-negative number of samples per second", cfg.Rate)
+	case cfg.Instances >= 1 && cfg.Rate > cfg.maxRate():
+		add("rate (%v) exceeds %v samples/s, the most that instances (%d) can take: 2 series per instance, one sample per millisecond per series",
+			cfg.Rate, cfg.maxRate(), cfg.Instances)
+	}
+	return errors.Join(errs...)
+}
+
+// maxRate is the ceiling set by the timestamp rule: one sample per millisecond per series.
+func (cfg *Config) maxRate() float64 {
+	return float64(2*cfg.Instances) * float64(time.Second/time.Millisecond)
+}
+
+// pacing describes in words how the workers are paced.
+func (cfg *Config) pacing() string {
+	switch {
+	case cfg.Rate > 0:
+		return fmt.Sprintf("%v samples/s in all", cfg.Rate)
+	case cfg.Pause > 0:
+		return fmt.Sprintf("each worker pauses %s between emissions", cfg.Pause)
+	default:
+		return "as fast as the pipeline accepts"
+	}
+}

@@ -1,0 +1,255 @@
+// Copyright The ampload authors
+// SPDX-License-Identifier: Apache-2.0
+
+package dummymetricsreceiver
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/receiver/receivertest"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
+	"github.com/ampload/otelcol-dummymetrics/receiver/dummymetricsreceiver/internal/metadata"
+)
+
+// seriesChecker is a consumer that checks, as the data arrives, that every series'
+// timestamps strictly increase and stay within a second of the wall clock.
+type seriesChecker struct {
+	mu       sync.Mutex
+	last     map[string]int64
+	samples  int64
+	problems []string
+}
+
+func newSeriesChecker() *seriesChecker { return &seriesChecker{last: map[string]int64{}} }
+
+func (c *seriesChecker) ConsumeMetrics(_ context.Context, md pmetric.Metrics) error {
+	limit := time.Now().Add(maxAheadOfWallClock).UnixMilli()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, p := range flatten(md) {
+		key := p.instance + "/" + p.metric
+		if last, ok := c.last[key]; ok && p.millis <= last {
+			c.problems = append(c.problems, key+": timestamp did not increase")
+		}
+		if p.millis > limit {
+			c.problems = append(c.problems, key+": timestamp more than 1s ahead of the clock")
+		}
+		c.last[key] = p.millis
+		c.samples++
+	}
+	return nil
+}
+
+func (*seriesChecker) Capabilities() consumer.Capabilities { return consumer.Capabilities{} }
+
+// sumOf reads a counter of the receiver's telemetry.
+func sumOf(t *testing.T, tel *componenttest.Telemetry, name string) int64 {
+	t.Helper()
+	m, err := tel.GetMetric(name)
+	require.NoError(t, err, name)
+	var total int64
+	for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+		total += dp.Value
+	}
+	return total
+}
+
+func startReceiver(t *testing.T, cfg *Config, next consumer.Metrics, tel *componenttest.Telemetry) *dummyMetricsReceiver {
+	t.Helper()
+	require.NoError(t, cfg.Validate())
+	set := receivertest.NewNopSettings(metadata.Type)
+	set.TelemetrySettings = tel.NewTelemetrySettings()
+	rcv, err := NewFactory().CreateMetrics(context.Background(), set, cfg, next)
+	require.NoError(t, err)
+	require.NoError(t, rcv.Start(context.Background(), componenttest.NewNopHost()))
+	return rcv.(*dummyMetricsReceiver)
+}
+
+func TestConcurrentWorkersAtFullSpeed(t *testing.T) {
+	tel := componenttest.NewTelemetry()
+	defer func() { require.NoError(t, tel.Shutdown(context.Background())) }()
+	checker := newSeriesChecker()
+	cfg := &Config{Instances: 12, Parallelism: 3, MinSamplesPerSeries: 2, MaxSamplesPerSeries: 10, Pause: 0}
+	rcv := startReceiver(t, cfg, checker, tel)
+	time.Sleep(time.Second)
+	require.NoError(t, rcv.Shutdown(context.Background()))
+
+	require.Empty(t, checker.problems)
+	assert.Len(t, checker.last, 24, "12 instances x {CPU, Memory}")
+	assert.Positive(t, checker.samples)
+	assert.Equal(t, checker.samples, sumOf(t, tel, "otelcol_receiver_accepted_metric_points"),
+		"the receiver's telemetry counts exactly the samples it emitted")
+	assert.Equal(t, checker.samples, rcv.totals.accepted.Load())
+	assert.Zero(t, rcv.totals.refused.Load())
+}
+
+func TestRefusedSamplesAreCountedAndTheWorkerBacksOff(t *testing.T) {
+	tel := componenttest.NewTelemetry()
+	defer func() { require.NoError(t, tel.Shutdown(context.Background())) }()
+
+	// The pipeline refuses the first calls, as a memory limiter would, then recovers.
+	var calls, refusedSamples atomic.Int64
+	accepted := new(consumertest.MetricsSink)
+	next, err := consumer.NewMetrics(func(ctx context.Context, md pmetric.Metrics) error {
+		if calls.Add(1) <= 4 {
+			refusedSamples.Add(int64(md.DataPointCount()))
+			return errors.New("data refused due to high memory usage")
+		}
+		return accepted.ConsumeMetrics(ctx, md)
+	})
+	require.NoError(t, err)
+
+	cfg := &Config{Instances: 2, Parallelism: 1, MinSamplesPerSeries: 2, MaxSamplesPerSeries: 10, Rate: 2000}
+	rcv := startReceiver(t, cfg, next, tel)
+	require.Eventually(t, func() bool { return accepted.DataPointCount() > 0 }, 10*time.Second, 10*time.Millisecond,
+		"the worker resumes once the pipeline accepts again")
+	require.NoError(t, rcv.Shutdown(context.Background()))
+
+	assert.Equal(t, refusedSamples.Load(), sumOf(t, tel, "otelcol_receiver_refused_metric_points"))
+	assert.Equal(t, int64(accepted.DataPointCount()), sumOf(t, tel, "otelcol_receiver_accepted_metric_points"))
+	assert.Positive(t, refusedSamples.Load())
+}
+
+func TestRefusingPipelineDoesNotSpin(t *testing.T) {
+	tel := componenttest.NewTelemetry()
+	defer func() { require.NoError(t, tel.Shutdown(context.Background())) }()
+	var calls atomic.Int64
+	next, err := consumer.NewMetrics(func(context.Context, pmetric.Metrics) error {
+		calls.Add(1)
+		return errors.New("refused")
+	})
+	require.NoError(t, err)
+	cfg := &Config{Instances: 4, Parallelism: 2, MinSamplesPerSeries: 2, MaxSamplesPerSeries: 10, Pause: 0}
+	rcv := startReceiver(t, cfg, next, tel)
+	time.Sleep(500 * time.Millisecond)
+	require.NoError(t, rcv.Shutdown(context.Background()))
+
+	// Backing off 10, 20, 40, ... ms allows at most about six calls per worker in
+	// half a second; a worker that retried at once would make thousands.
+	assert.LessOrEqual(t, calls.Load(), int64(2*8))
+	assert.Equal(t, rcv.totals.refused.Load(), sumOf(t, tel, "otelcol_receiver_refused_metric_points"))
+	assert.Positive(t, rcv.totals.refused.Load())
+}
+
+func TestShutdownInterruptsALongPause(t *testing.T) {
+	tel := componenttest.NewTelemetry()
+	defer func() { require.NoError(t, tel.Shutdown(context.Background())) }()
+	sink := new(consumertest.MetricsSink)
+	cfg := &Config{Instances: 60, Parallelism: 2, MinSamplesPerSeries: 2, MaxSamplesPerSeries: 10, Pause: time.Hour}
+	rcv := startReceiver(t, cfg, sink, tel)
+	require.Eventually(t, func() bool { return len(sink.AllMetrics()) == 2 }, 5*time.Second, time.Millisecond,
+		"each worker emits once, then pauses")
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	require.NoError(t, rcv.Shutdown(ctx), "Shutdown must not wait for the pause to end")
+	assert.Len(t, sink.AllMetrics(), 2)
+}
+
+// simClock is a simulated clock for one worker: sleeping advances it, and it stops
+// the worker once the simulated run is over.
+type simClock struct {
+	now    time.Time
+	end    time.Time
+	cancel context.CancelFunc
+	slept  time.Duration
+}
+
+func (c *simClock) Now() time.Time { return c.now }
+
+func (c *simClock) Sleep(_ context.Context, d time.Duration) {
+	c.now = c.now.Add(d)
+	c.slept += d
+	if !c.now.Before(c.end) {
+		c.cancel()
+	}
+}
+
+// runSimulated runs worker 0 of cfg for the simulated duration and returns the
+// payloads it handed to the pipeline.
+func runSimulated(t *testing.T, cfg *Config, d time.Duration) ([]pmetric.Metrics, *simClock) {
+	t.Helper()
+	require.NoError(t, cfg.Validate())
+	sink := new(consumertest.MetricsSink)
+	rcv, err := newDummyMetricsReceiver(cfg, receivertest.NewNopSettings(metadata.Type), sink)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	clock := &simClock{now: start, end: start.Add(d), cancel: cancel}
+	w := rcv.newWorker(0, 1)
+	w.now, w.sleep = clock.Now, clock.Sleep
+	w.run(ctx)
+	return sink.AllMetrics(), clock
+}
+
+func countSamples(mds []pmetric.Metrics) int {
+	n := 0
+	for _, md := range mds {
+		n += md.DataPointCount()
+	}
+	return n
+}
+
+func TestRatePacesTheReceiver(t *testing.T) {
+	for _, rate := range []float64{100, 5_000, 200_000} {
+		cfg := &Config{Instances: 1000, Parallelism: 1, MinSamplesPerSeries: 2, MaxSamplesPerSeries: 10, Pause: time.Second, Rate: rate}
+		mds, _ := runSimulated(t, cfg, 10*time.Second)
+		assert.InEpsilon(t, rate*10, countSamples(mds), 0.01, "rate %v over 10 simulated seconds", rate)
+	}
+}
+
+func TestRateIsSharedByTheWorkers(t *testing.T) {
+	cfg := &Config{Instances: 1000, Parallelism: 4, MinSamplesPerSeries: 2, MaxSamplesPerSeries: 10, Rate: 40_000}
+	mds, _ := runSimulated(t, cfg, 10*time.Second) // one of the four workers
+	assert.InEpsilon(t, 100_000, countSamples(mds), 0.01)
+}
+
+func TestPauseFollowsEveryEmission(t *testing.T) {
+	cfg := &Config{Instances: 60, Parallelism: 2, MinSamplesPerSeries: 2, MaxSamplesPerSeries: 10, Pause: 100 * time.Millisecond}
+	mds, _ := runSimulated(t, cfg, 10*time.Second)
+	assert.Len(t, mds, 100, "one emission per 100 ms pause")
+	for _, md := range mds {
+		points := flatten(md)
+		require.GreaterOrEqual(t, len(points), 2)
+		require.LessOrEqual(t, len(points), 10)
+		for _, p := range points {
+			assert.Equal(t, points[0].instance+points[0].metric, p.instance+p.metric, "one series per emission")
+		}
+	}
+}
+
+func TestFullSpeedWaitsForTheClockInsteadOfRunningAhead(t *testing.T) {
+	// One instance and a clock that only moves when the worker sleeps: without the
+	// rule the series would run ahead of the clock without bound.
+	cfg := &Config{Instances: 1, Parallelism: 1, MinSamplesPerSeries: 2, MaxSamplesPerSeries: 10, Pause: 0}
+	mds, clock := runSimulated(t, cfg, 10*time.Second)
+	samples := countSamples(mds)
+	// Two series, one sample per millisecond each over 10 s, plus the one second of lead.
+	assert.LessOrEqual(t, samples, 2*(10_000+1000), "at most one sample per millisecond per series")
+	assert.GreaterOrEqual(t, samples, 2*10_000*8/10, "waiting costs little of the ceiling")
+	assert.Positive(t, clock.slept)
+
+	last := map[string]int64{}
+	for _, md := range mds {
+		for _, p := range flatten(md) {
+			key := p.instance + p.metric
+			require.Greater(t, p.millis, last[key])
+			last[key] = p.millis
+		}
+	}
+	for key, ms := range last {
+		assert.LessOrEqual(t, ms, clock.now.UnixMilli()+1000, key)
+	}
+}

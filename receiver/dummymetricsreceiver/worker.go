@@ -1,0 +1,148 @@
+// Copyright The ampload authors
+// SPDX-License-Identifier: Apache-2.0
+
+package dummymetricsreceiver // import "github.com/ampload/otelcol-dummymetrics/receiver/dummymetricsreceiver"
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/receiver/receiverhelper"
+	"go.uber.org/zap"
+
+	"github.com/ampload/otelcol-dummymetrics/receiver/dummymetricsreceiver/internal/metadata"
+)
+
+const (
+	// maxBatchSamples caps the samples handed to the pipeline in one call. Emissions that
+	// are due at once (pause 0, or a high rate) share a payload; an emission followed by
+	// a pause goes out alone, as in the original.
+	maxBatchSamples = 4096
+
+	// The backoff after the pipeline refused a payload: long enough not to spin a core
+	// against a memory limiter, short enough to resume soon after it recovers.
+	minRefusedBackoff = 10 * time.Millisecond
+	maxRefusedBackoff = time.Second
+
+	// maxRateDebt is how far a worker paced by rate may fall behind before it gives up
+	// catching up, so that a stall is not followed by an unbounded burst.
+	maxRateDebt = time.Second
+)
+
+// counters are the receiver's totals, summed over its workers for the shutdown report.
+type counters struct {
+	accepted  atomic.Int64
+	refused   atomic.Int64
+	clockWait atomic.Int64 // nanoseconds
+}
+
+// worker runs one shard: it draws emissions, paces them, and hands them to the pipeline.
+type worker struct {
+	shard     *shard
+	batch     *batch
+	next      consumer.Metrics
+	obsrecv   *receiverhelper.ObsReport
+	telemetry *metadata.TelemetryBuilder
+	logger    *zap.Logger
+	totals    *counters
+
+	pause        time.Duration
+	samplesPerNs float64 // the worker's share of rate; 0 when pacing by pause
+
+	// The clock, replaced in tests by a simulated one.
+	now   func() time.Time
+	sleep func(ctx context.Context, d time.Duration)
+
+	backoff         time.Duration // current backoff after refusals; 0 while the pipeline accepts
+	refusedInStreak int64
+}
+
+func (w *worker) run(ctx context.Context) {
+	var (
+		e         = w.shard.next()
+		paceStart = w.now()
+		paced     int64 // samples emitted since paceStart, for rate pacing
+	)
+	for ctx.Err() == nil {
+		now := w.now()
+		if w.samplesPerNs > 0 {
+			due := paceStart.Add(time.Duration(float64(paced) / w.samplesPerNs))
+			if lag := now.Sub(due); lag > maxRateDebt {
+				paceStart, paced = now, 0
+			} else if lag < 0 {
+				w.flush(ctx)
+				w.sleep(ctx, -lag)
+				continue
+			}
+		}
+
+		startMillis, waitMillis := w.shard.place(e, now.UnixMilli())
+		if waitMillis > 0 {
+			// The series is a second ahead of the clock: flush what is ready and let the
+			// clock catch up, so that timestamps stay strictly increasing and near now.
+			w.flush(ctx)
+			wait := time.Duration(waitMillis) * time.Millisecond
+			w.totals.clockWait.Add(int64(wait))
+			w.telemetry.ReceiverDummymetricsClockWaitTime.Add(ctx, wait.Seconds())
+			w.sleep(ctx, wait)
+			continue
+		}
+		w.shard.appendTo(w.batch, e, startMillis)
+		paced += int64(e.samples)
+		e = w.shard.next()
+
+		switch {
+		case w.samplesPerNs == 0 && w.pause > 0:
+			w.flush(ctx)
+			w.sleep(ctx, w.pause)
+		case w.batch.samples >= maxBatchSamples:
+			w.flush(ctx)
+		}
+	}
+}
+
+// flush hands the gathered samples to the pipeline and accounts for them. A refusal
+// is counted, logged once per streak, and followed by a growing backoff.
+func (w *worker) flush(ctx context.Context) {
+	if w.batch.samples == 0 {
+		return
+	}
+	md, samples := w.batch.take()
+	opCtx := w.obsrecv.StartMetricsOp(ctx)
+	err := w.next.ConsumeMetrics(opCtx, md)
+	w.obsrecv.EndMetricsOp(opCtx, metadata.Type.String(), samples, err)
+
+	if err == nil {
+		w.totals.accepted.Add(int64(samples))
+		if w.backoff > 0 {
+			w.logger.Info("The pipeline accepts samples again", zap.Int64("refused_samples", w.refusedInStreak))
+			w.backoff, w.refusedInStreak = 0, 0
+		}
+		return
+	}
+	w.totals.refused.Add(int64(samples))
+	w.refusedInStreak += int64(samples)
+	if w.backoff == 0 {
+		w.logger.Warn("The pipeline refused samples; backing off until it accepts again", zap.Int("samples", samples), zap.Error(err))
+		w.backoff = minRefusedBackoff
+	} else {
+		w.backoff = min(2*w.backoff, maxRefusedBackoff)
+	}
+	w.sleep(ctx, w.backoff)
+}
+
+// newTimerSleep returns a sleep that waits for d or until ctx ends, reusing one timer.
+func newTimerSleep() func(ctx context.Context, d time.Duration) {
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	return func(ctx context.Context, d time.Duration) {
+		timer.Reset(d)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+		case <-timer.C:
+		}
+	}
+}
