@@ -61,8 +61,8 @@ func TestShardsAreDisjointAndCoverTheRange(t *testing.T) {
 
 // generate runs a shard for n emissions, one millisecond of wall clock per emission,
 // and returns what it produced.
-func generate(s *shard, n int, instances int) pmetric.Metrics {
-	b := newBatch(instances)
+func generate(s *shard, n int) pmetric.Metrics {
+	b := newBatch(s)
 	now := int64(1_700_000_000_000)
 	for range n {
 		e := s.next()
@@ -106,7 +106,7 @@ func flatten(md pmetric.Metrics) []point {
 func TestGeneratedDataShape(t *testing.T) {
 	cfg := &Config{Instances: 12, Parallelism: 3, InstanceOffset: 24, MinSamplesPerSeries: 2, MaxSamplesPerSeries: 10}
 	s := newShard(cfg, 1, 7) // owns I0000000028 .. I0000000031
-	md := generate(s, 2000, 4)
+	md := generate(s, 2000)
 
 	idFormat := regexp.MustCompile(`^I\d{10}$`)
 	seenSeries := map[string]bool{}
@@ -182,14 +182,14 @@ func TestChoicesAreUniform(t *testing.T) {
 func TestSameSeedSameSequence(t *testing.T) {
 	cfg := &Config{Instances: 60, Parallelism: 2, MinSamplesPerSeries: 2, MaxSamplesPerSeries: 10}
 	for worker := range 2 {
-		a := flatten(generate(newShard(cfg, worker, 42), 500, 30))
-		b := flatten(generate(newShard(cfg, worker, 42), 500, 30))
+		a := flatten(generate(newShard(cfg, worker, 42), 500))
+		b := flatten(generate(newShard(cfg, worker, 42), 500))
 		require.Equal(t, a, b, "worker %d", worker)
-		c := flatten(generate(newShard(cfg, worker, 43), 500, 30))
+		c := flatten(generate(newShard(cfg, worker, 43), 500))
 		assert.NotEqual(t, a, c, "another seed gives another sequence")
 	}
-	w0 := flatten(generate(newShard(cfg, 0, 42), 50, 30))
-	w1 := flatten(generate(newShard(cfg, 1, 42), 50, 30))
+	w0 := flatten(generate(newShard(cfg, 0, 42), 50))
+	w1 := flatten(generate(newShard(cfg, 1, 42), 50))
 	assert.NotEqual(t, w0[0].instance, w1[0].instance, "workers own different instances")
 }
 
@@ -202,7 +202,7 @@ func TestPlaceKeepsTimestampsIncreasingAndNearTheClock(t *testing.T) {
 	start, wait := s.place(e, now)
 	require.Zero(t, wait)
 	assert.Equal(t, now, start, "a fresh series starts at the wall clock")
-	s.appendTo(newBatch(1), e, start)
+	s.appendTo(newBatch(s), e, start)
 	assert.Equal(t, now+9, s.lastMillis[e.series()])
 
 	start, wait = s.place(e, now)

@@ -89,9 +89,10 @@ func (r *dummyMetricsReceiver) newWorker(k int, seed uint64) *worker {
 	if r.cfg.Rate > 0 {
 		samplesPerNs = r.cfg.Rate / float64(r.cfg.Parallelism) / float64(time.Second)
 	}
+	shard := newShard(r.cfg, k, seed)
 	return &worker{
-		shard:        newShard(r.cfg, k, seed),
-		batch:        newBatch(r.cfg.Instances / r.cfg.Parallelism),
+		shard:        shard,
+		batch:        newBatch(shard),
 		next:         r.next,
 		obsrecv:      r.obsrecv,
 		telemetry:    r.telemetry,
