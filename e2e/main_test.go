@@ -1,0 +1,74 @@
+// Copyright The ampload authors
+// SPDX-License-Identifier: Apache-2.0
+
+package e2e
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ampload/otelcol-dummymetrics/internal/collectorproc"
+	"github.com/ampload/otelcol-dummymetrics/internal/promserver"
+	"github.com/ampload/otelcol-dummymetrics/internal/repo"
+)
+
+// startPrometheus starts a real Prometheus for the test and stops it afterwards.
+func startPrometheus(t *testing.T, opts promserver.Options) *promserver.Server {
+	t.Helper()
+	bin, err := repo.PrometheusBinary()
+	require.NoError(t, err)
+	opts.Binary = bin
+	if opts.DataDir == "" {
+		opts.DataDir = t.TempDir()
+	}
+	if opts.Output == nil {
+		f, err := os.Create(filepath.Join(t.TempDir(), "prometheus.log"))
+		require.NoError(t, err)
+		t.Cleanup(func() { f.Close() })
+		opts.Output = f
+	}
+	srv, err := promserver.Start(context.Background(), opts)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = srv.Stop() })
+	return srv
+}
+
+// shippedConfig returns the path of one of the shipped configuration files.
+func shippedConfig(t *testing.T, name string) string {
+	t.Helper()
+	path, err := repo.Path(name)
+	require.NoError(t, err)
+	return path
+}
+
+// startCollector runs the distribution with the shipped configuration files and
+// env on top of the environment; it is killed at the end of the test if still running.
+func startCollector(t *testing.T, env map[string]string, configs ...string) *collectorproc.Process {
+	t.Helper()
+	bin, err := repo.CollectorBinary()
+	require.NoError(t, err)
+	if len(configs) == 0 {
+		configs = []string{shippedConfig(t, "collector-config.yaml")}
+	}
+	proc, err := collectorproc.Start(context.Background(), collectorproc.Options{
+		Binary:  bin,
+		Configs: configs,
+		Env:     env,
+		LogPath: filepath.Join(t.TempDir(), "collector.log"),
+	}, true)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		if _, err := proc.Stop(30 * time.Second); err != nil {
+			t.Log(err)
+		}
+		if t.Failed() {
+			t.Logf("--- collector log ---\n%s", proc.Log())
+		}
+	})
+	return proc
+}
