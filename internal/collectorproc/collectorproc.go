@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -29,6 +30,13 @@ import (
 // (Makefile, container image, deployment examples): 429 answers are retried.
 const ShippedFeatureGates = "exporter.prometheusremotewritexporter.RetryOn429"
 
+// defaultEndpoints are the defaults of collector-config.yaml's status endpoints.
+var defaultEndpoints = map[string]string{
+	"HEALTH_CHECK_ENDPOINT": "127.0.0.1:13133",
+	"PPROF_ENDPOINT":        "127.0.0.1:1777",
+	"TELEMETRY_PORT":        "8888",
+}
+
 // Options configure a collector process.
 type Options struct {
 	// Binary is the otelcol-dummymetrics executable.
@@ -36,12 +44,17 @@ type Options struct {
 	// Configs are the configuration files, merged in order.
 	Configs []string
 	// Env is set on top of the parent's environment. TELEMETRY_PORT,
-	// HEALTH_CHECK_ENDPOINT and PPROF_ENDPOINT get free loopback ports unless set.
+	// HEALTH_CHECK_ENDPOINT and PPROF_ENDPOINT get free loopback ports unless set
+	// here, or unless UseDefaultPorts.
 	Env map[string]string
+	// UseDefaultPorts keeps the configuration's ports (or the parent's variables).
+	UseDefaultPorts bool
 	// FeatureGates is passed to --feature-gates; empty means ShippedFeatureGates.
 	FeatureGates string
 	// LogPath receives the collector's log; empty makes a temporary file.
 	LogPath string
+	// Output, when set, receives a copy of the log as it is written.
+	Output io.Writer
 }
 
 // Process is a running collector.
@@ -64,8 +77,15 @@ func Start(ctx context.Context, opts Options, waitHealthy bool) (*Process, error
 	for k, v := range opts.Env {
 		env[k] = v
 	}
-	for _, key := range []string{"HEALTH_CHECK_ENDPOINT", "PPROF_ENDPOINT", "TELEMETRY_PORT"} {
+	for key, def := range defaultEndpoints {
 		if _, set := env[key]; set {
+			continue
+		}
+		if opts.UseDefaultPorts {
+			env[key] = def
+			if v := os.Getenv(key); v != "" {
+				env[key] = v
+			}
 			continue
 		}
 		port, err := promserver.FreePort()
@@ -107,7 +127,11 @@ func Start(ctx context.Context, opts Options, waitHealthy bool) (*Process, error
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	cmd.Stdout, cmd.Stderr = logFile, logFile
+	var out io.Writer = logFile
+	if opts.Output != nil {
+		out = io.MultiWriter(logFile, opts.Output)
+	}
+	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		logFile.Close()

@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -42,9 +43,11 @@ func Get(ctx context.Context, url string) (Metrics, error) {
 }
 
 // Sum adds up the values of the named counter, gauge or untyped metric over the
-// series whose labels include all of match.
+// series whose labels include all of match. A counter is found with or without its
+// _total suffix, which the collector's telemetry adds only when configured to. An
+// absent metric sums to 0: counters appear only once they were first incremented.
 func (m Metrics) Sum(name string, match map[string]string) float64 {
-	family, ok := m[name]
+	family, ok := m.family(name)
 	if !ok {
 		return 0
 	}
@@ -76,4 +79,22 @@ func hasLabels(metric *dto.Metric, match map[string]string) bool {
 		}
 	}
 	return found == len(match)
+}
+
+// Has reports whether the named metric was exposed.
+func (m Metrics) Has(name string) bool {
+	_, ok := m.family(name)
+	return ok
+}
+
+func (m Metrics) family(name string) (*dto.MetricFamily, bool) {
+	if f, ok := m[name]; ok {
+		return f, true
+	}
+	if trimmed, found := strings.CutSuffix(name, "_total"); found {
+		f, ok := m[trimmed]
+		return f, ok
+	}
+	f, ok := m[name+"_total"]
+	return f, ok
 }
