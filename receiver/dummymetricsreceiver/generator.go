@@ -61,8 +61,8 @@ func (e emission) series() int { return e.instance*metricCount + e.metric }
 // draws emissions for them, and keeps every series' timestamps strictly increasing.
 // A shard is used by one goroutine only; series never cross shards, so no locking.
 type shard struct {
-	choices      rand.PCG // instances, metrics and sample counts
-	values       rand.PCG // sample values, drawn when a batch is built
+	choices      wyrand // instances, metrics and sample counts
+	values       wyrand // sample values, drawn when a batch is built
 	ids          []string // InstanceId of each owned instance
 	lastMillis   []int64  // newest timestamp of each series, in milliseconds
 	minSamples   int
@@ -81,8 +81,8 @@ func newShard(cfg *Config, worker int, seed uint64) *shard {
 	return &shard{
 		// Independent streams per worker, so that a seed reproduces every worker's
 		// sequence whatever the interleaving of the workers.
-		choices:      *rand.NewPCG(seed, 2*uint64(worker)),
-		values:       *rand.NewPCG(seed, 2*uint64(worker)+1),
+		choices:      newWyrand(seed, 2*uint64(worker)),
+		values:       newWyrand(seed, 2*uint64(worker)+1),
 		ids:          ids,
 		lastMillis:   make([]int64, perShard*metricCount),
 		minSamples:   cfg.MinSamplesPerSeries,
@@ -98,6 +98,23 @@ func (s *shard) next() emission {
 		metric:   int(s.choices.Uint64() >> 63),
 		samples:  s.minSamples + uniformIntN(s.choices.Uint64(), s.sampleSpread),
 	}
+}
+
+// wyrand is the wyrand generator (from wyhash): one 64×64→128-bit multiplication per
+// number, about three times cheaper than PCG, and of ample quality for dummy data.
+type wyrand uint64
+
+// newWyrand derives a generator for one stream of a seed from PCG, so that streams of
+// one seed do not overlap in practice.
+func newWyrand(seed, stream uint64) wyrand {
+	return wyrand(rand.NewPCG(seed, stream).Uint64())
+}
+
+// Uint64 returns the next number of the stream.
+func (r *wyrand) Uint64() uint64 {
+	*r += 0xa0761d6478bd642f
+	hi, lo := bits.Mul64(uint64(*r), uint64(*r)^0xe7037ed1a0b428db)
+	return hi ^ lo
 }
 
 // uniformIntN maps a random 64-bit number onto [0, n) by multiplication (Lemire).
@@ -143,7 +160,7 @@ func (s *shard) appendTo(b *batch, e emission, startMillis int64) {
 // pdata slice can be allocated once, at its final size.
 type batch struct {
 	ids       []string  // InstanceId of each instance of the shard
-	values    *rand.PCG // the shard's source of sample values
+	values    *wyrand // the shard's source of sample values
 	emissions []stagedEmission
 	samples   int
 
