@@ -29,6 +29,11 @@ const (
 	// maxRateDebt is how far a worker paced by rate may fall behind before it gives up
 	// catching up, so that a stall is not followed by an unbounded burst.
 	maxRateDebt = time.Second
+
+	// rateQuantum is how far a worker paced by rate may run ahead of its schedule before
+	// it sleeps. At high rates it gathers a few milliseconds' worth of emissions into
+	// one payload instead of sleeping, and flushing, after every emission.
+	rateQuantum = 5 * time.Millisecond
 )
 
 // counters are the receiver's totals, summed over its workers for the shutdown report.
@@ -69,11 +74,12 @@ func (w *worker) run(ctx context.Context) {
 		now := w.now()
 		if w.samplesPerNs > 0 {
 			due := paceStart.Add(time.Duration(float64(paced) / w.samplesPerNs))
-			if lag := now.Sub(due); lag > maxRateDebt {
+			switch ahead := due.Sub(now); {
+			case ahead < -maxRateDebt:
 				paceStart, paced = now, 0
-			} else if lag < 0 {
+			case ahead > rateQuantum:
 				w.flush(ctx)
-				w.sleep(ctx, -lag)
+				w.sleep(ctx, ahead)
 				continue
 			}
 		}
