@@ -61,8 +61,8 @@ func (e emission) series() int { return e.instance*metricCount + e.metric }
 // draws emissions for them, and keeps every series' timestamps strictly increasing.
 // A shard is used by one goroutine only; series never cross shards, so no locking.
 type shard struct {
-	choices      wyrand // instances, metrics and sample counts
-	values       wyrand // sample values, drawn when a batch is built
+	choices      wyrand   // instances, metrics and sample counts
+	values       wyrand   // sample values, drawn when a batch is built
 	ids          []string // InstanceId of each owned instance
 	lastMillis   []int64  // newest timestamp of each series, in milliseconds
 	minSamples   int
@@ -159,8 +159,8 @@ func (s *shard) appendTo(b *batch, e emission, startMillis int64) {
 // allocations per sample. Emissions are staged in plain slices first so that every
 // pdata slice can be allocated once, at its final size.
 type batch struct {
-	ids       []string  // InstanceId of each instance of the shard
-	values    *wyrand // the shard's source of sample values
+	ids       []string // InstanceId of each instance of the shard
+	values    *wyrand  // the shard's source of sample values
 	emissions []stagedEmission
 	samples   int
 
