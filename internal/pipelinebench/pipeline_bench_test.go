@@ -1,0 +1,298 @@
+// Copyright The ampload authors
+// SPDX-License-Identifier: Apache-2.0
+
+package pipelinebench
+
+import (
+	"context"
+	"runtime"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/exporter/exportertest"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/processor/processortest"
+	"go.opentelemetry.io/collector/receiver/receivertest"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/prometheusremotewriteexporter"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/resourcetotelemetry"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/translator/prometheusremotewrite"
+)
+
+// The load of the issue: 50,000 instances (100,000 series), as fast as it goes.
+var benchEnv = map[string]string{
+	"GENERATOR_INSTANCES":   "50000",
+	"GENERATOR_PARALLELISM": "2",
+	"GENERATOR_PAUSE":       "0",
+	"GENERATOR_SEED":        "1",
+}
+
+// meter accumulates, over the measured sections of a benchmark, wall time, the
+// process's CPU time (all goroutines: on this box that is what a collector core
+// pays), and heap allocations.
+type meter struct {
+	wall, cpu       time.Duration
+	mallocs, bytes  uint64
+	startWall       time.Time
+	startCPU        time.Duration
+	startM, startB  uint64
+	running         bool
+	samples, series int64
+}
+
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func (m *meter) resume() {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	m.startM, m.startB = ms.Mallocs, ms.TotalAlloc
+	m.startCPU = processCPU()
+	m.startWall = time.Now()
+	m.running = true
+}
+
+func (m *meter) pause() {
+	m.wall += time.Since(m.startWall)
+	m.cpu += processCPU() - m.startCPU
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	m.mallocs += ms.Mallocs - m.startM
+	m.bytes += ms.TotalAlloc - m.startB
+	m.running = false
+}
+
+// report publishes the per-sample figures; ns/sample is wall time, cpu-ns/sample
+// the CPU time of every goroutine of the process (the benchmark's sink included).
+func (m *meter) report(b *testing.B) {
+	if m.running {
+		m.pause()
+	}
+	if m.samples == 0 {
+		b.Fatal("no sample went through")
+	}
+	n := float64(m.samples)
+	b.ReportMetric(float64(m.wall.Nanoseconds())/n, "ns/sample")
+	b.ReportMetric(float64(m.cpu.Nanoseconds())/n, "cpu-ns/sample")
+	b.ReportMetric(float64(m.mallocs)/n, "allocs/sample")
+	b.ReportMetric(float64(m.bytes)/n, "B/sample")
+	if m.series > 0 {
+		b.ReportMetric(n/float64(m.series), "samples/series-entry")
+	}
+}
+
+func setEnv(b *testing.B, env map[string]string) {
+	for k, v := range env {
+		b.Setenv(k, v)
+	}
+}
+
+// BenchmarkPipeline runs receiver → batch → prometheus_remote_write with the
+// shipped configuration into the in-process sink, at full speed, until the sink
+// has counted b.N samples: one op is one sample that arrived. The modes:
+//
+//   - ordered: as shipped (one queue consumer, SINK_PARALLELISM requests of a batch in parallel);
+//   - unordered: the exporter's multiple-workers gate on, num_consumers = SINK_PARALLELISM,
+//     one request at a time per batch;
+//   - sync: as ordered, with remote_write_queue disabled (SINK_QUEUE_ENABLED=false), so
+//     that the export blocks the batch processor and, through it, the receiver.
+//
+// dropped-% is the share of the samples the receiver had handed over that never
+// reached the sink (the exporter's queue was full): the CPU spent on them is part
+// of cpu-ns/sample, which counts only samples that arrived.
+func BenchmarkPipeline(b *testing.B) {
+	for _, mode := range []string{"ordered", "unordered", "sync"} {
+		b.Run("mode="+mode, func(b *testing.B) {
+			sink := NewSink()
+			defer sink.Close()
+			setEnv(b, benchEnv)
+			b.Setenv("PROMETHEUS_WRITE_URL", sink.URL)
+			if mode == "sync" {
+				b.Setenv("SINK_QUEUE_ENABLED", "false")
+			}
+			ctx := context.Background()
+			if mode == "unordered" {
+				restore, err := SetGate(MultipleWorkersGate, true)
+				require.NoError(b, err)
+				defer restore()
+			}
+			cfg, err := LoadConfig(ctx, shippedConfig(b))
+			require.NoError(b, err)
+			if mode == "unordered" {
+				exp := cfg.Exporter.(*prometheusremotewriteexporter.Config)
+				exp.RemoteWriteQueue.NumConsumers = *exp.MaxBatchRequestParallelism
+				one := 1
+				exp.MaxBatchRequestParallelism = &one
+			}
+			core, logs := observer.New(zapcore.InfoLevel)
+			p, err := Build(ctx, cfg, zap.New(core))
+			require.NoError(b, err)
+
+			var m meter
+			b.ResetTimer()
+			m.resume()
+			require.NoError(b, p.Start(ctx))
+			for sink.Samples() < int64(b.N) {
+				time.Sleep(time.Millisecond)
+			}
+			m.pause()
+			m.samples, m.series = sink.Samples(), sink.Series()
+			b.StopTimer()
+			require.NoError(b, p.Shutdown(ctx))
+			require.Zero(b, sink.Rejected())
+			m.report(b)
+			stopped := logs.FilterMessage("Stopped generating dummy metrics").All()
+			require.Len(b, stopped, 1)
+			accepted, _ := stopped[0].ContextMap()["accepted_samples"].(int64)
+			dropped := accepted - sink.Samples()
+			b.ReportMetric(100*float64(dropped)/float64(max(accepted, 1)), "dropped-%")
+		})
+	}
+}
+
+// captureBatches runs the receiver and the batch processor with the shipped
+// configuration and keeps the first n batches, as the exporter would get them.
+func captureBatches(b *testing.B, n int) []pmetric.Metrics {
+	b.Helper()
+	setEnv(b, benchEnv)
+	b.Setenv("PROMETHEUS_WRITE_URL", "http://127.0.0.1:1/unused")
+	ctx := context.Background()
+	cfg, err := LoadConfig(ctx, shippedConfig(b))
+	require.NoError(b, err)
+	sink := new(consumertest.MetricsSink)
+	rec, bat := buildFront(b, cfg, sink)
+	require.NoError(b, bat.Start(ctx, componenttest.NewNopHost()))
+	require.NoError(b, rec.Start(ctx, componenttest.NewNopHost()))
+	for sink.DataPointCount() < n*16384 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	require.NoError(b, rec.Shutdown(ctx))
+	require.NoError(b, bat.Shutdown(ctx))
+	all := sink.AllMetrics()
+	if len(all) > n {
+		all = all[:n]
+	}
+	return all
+}
+
+// buildFront builds receiver → batch → next.
+func buildFront(b *testing.B, cfg *Config, next consumer.Metrics) (rec, bat component.Component) {
+	b.Helper()
+	ctx := context.Background()
+	batP, err := cfg.Factories.Batch.CreateMetrics(ctx, processortest.NewNopSettings(cfg.Factories.Batch.Type()), cfg.Batch, next)
+	require.NoError(b, err)
+	recP, err := cfg.Factories.Receiver.CreateMetrics(ctx, receivertest.NewNopSettings(cfg.Factories.Receiver.Type()), cfg.Receiver, batP)
+	require.NoError(b, err)
+	return recP, batP
+}
+
+// BenchmarkStages breaks the pipeline's cost down, one op being one sample:
+//
+//   - generate+batch: the receiver and the batch processor (pause 0), into a consumer that drops;
+//   - resource-labels: the exporter's resource_constant_labels wrapper, which copies
+//     InstanceId from each resource onto every data point;
+//   - translate: pkg/translator/prometheusremotewrite.FromMetrics with the shipped settings;
+//   - export: the exporter's ConsumeMetrics with its queue off (wrapper, translation,
+//     splitting into requests, protobuf, snappy, HTTP to the sink, which decodes).
+//
+// The last three run on batches captured from the receiver and the batch processor.
+func BenchmarkStages(b *testing.B) {
+	b.Run("stage=generate+batch", func(b *testing.B) {
+		setEnv(b, benchEnv)
+		b.Setenv("PROMETHEUS_WRITE_URL", "http://127.0.0.1:1/unused")
+		ctx := context.Background()
+		cfg, err := LoadConfig(ctx, shippedConfig(b))
+		require.NoError(b, err)
+		var sink Discard
+		rec, bat := buildFront(b, cfg, &sink)
+		var m meter
+		b.ResetTimer()
+		m.resume()
+		require.NoError(b, bat.Start(ctx, componenttest.NewNopHost()))
+		require.NoError(b, rec.Start(ctx, componenttest.NewNopHost()))
+		for sink.Points.Load() < int64(b.N) {
+			time.Sleep(time.Millisecond)
+		}
+		m.pause()
+		m.samples = sink.Points.Load()
+		b.StopTimer()
+		require.NoError(b, rec.Shutdown(ctx))
+		require.NoError(b, bat.Shutdown(ctx))
+		m.report(b)
+	})
+
+	batches := captureBatches(b, 8)
+	runBatches := func(b *testing.B, fn func(md pmetric.Metrics)) {
+		var m meter
+		b.ResetTimer()
+		for i := 0; m.samples < int64(b.N); i++ {
+			b.StopTimer()
+			md := pmetric.NewMetrics()
+			batches[i%len(batches)].CopyTo(md)
+			b.StartTimer()
+			m.resume()
+			fn(md)
+			m.pause()
+			m.samples += int64(md.DataPointCount())
+		}
+		b.StopTimer()
+		m.report(b)
+	}
+
+	b.Run("stage=resource-labels", func(b *testing.B) {
+		nop, err := exportertest.NewNopFactory().CreateMetrics(context.Background(), exportertest.NewNopSettings(exportertest.NopType), nil)
+		require.NoError(b, err)
+		wrapped := resourcetotelemetry.WrapMetricsExporter(resourcetotelemetry.Settings{Included: []string{"InstanceId"}}, nop)
+		runBatches(b, func(md pmetric.Metrics) { _ = wrapped.ConsumeMetrics(context.Background(), md) })
+	})
+
+	b.Run("stage=translate", func(b *testing.B) {
+		// The settings the exporter derives from the shipped configuration; the
+		// data points already carry InstanceId, as after the wrapper.
+		settings := prometheusremotewrite.Settings{DisableTargetInfo: true, DisableScopeInfo: true, AddMetricSuffixes: true}
+		nop, err := exportertest.NewNopFactory().CreateMetrics(context.Background(), exportertest.NewNopSettings(exportertest.NopType), nil)
+		require.NoError(b, err)
+		wrapped := resourcetotelemetry.WrapMetricsExporter(resourcetotelemetry.Settings{Included: []string{"InstanceId"}}, nop)
+		for _, md := range batches {
+			_ = wrapped.ConsumeMetrics(context.Background(), md)
+		}
+		runBatches(b, func(md pmetric.Metrics) {
+			if _, err := prometheusremotewrite.FromMetrics(md, settings); err != nil {
+				b.Fatal(err)
+			}
+		})
+	})
+
+	b.Run("stage=export", func(b *testing.B) {
+		sink := NewSink()
+		defer sink.Close()
+		b.Setenv("PROMETHEUS_WRITE_URL", sink.URL)
+		b.Setenv("SINK_QUEUE_ENABLED", "false")
+		ctx := context.Background()
+		cfg, err := LoadConfig(ctx, shippedConfig(b))
+		require.NoError(b, err)
+		f := cfg.Factories.Exporter
+		exp, err := f.CreateMetrics(ctx, exportertest.NewNopSettings(f.Type()), cfg.Exporter)
+		require.NoError(b, err)
+		require.NoError(b, exp.Start(ctx, componenttest.NewNopHost()))
+		defer func() { require.NoError(b, exp.Shutdown(ctx)) }()
+		runBatches(b, func(md pmetric.Metrics) {
+			if err := exp.ConsumeMetrics(ctx, md); err != nil {
+				b.Fatal(err)
+			}
+		})
+		b.ReportMetric(float64(sink.Samples())/float64(sink.Series()), "samples/series-entry")
+	})
+}
