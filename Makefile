@@ -62,6 +62,16 @@ unit-test:
 e2e-test: $(COLLECTOR) $(PROMETHEUS)
 	go test -count=1 -timeout 30m -v ./e2e/...
 
+## bench: the distribution against a real local Prometheus for a matrix of
+## parallelisms and exporter modes; table and chart in results/<timestamp>/.
+## BENCH_FLAGS overrides the matrix, e.g.
+##   make bench BENCH_FLAGS='-gen 1,2 -sink 1,2,4,8 -duration 60s'
+## (go run ./cmd/bench -h lists the flags).
+BENCH_FLAGS ?=
+
+bench: $(COLLECTOR) $(PROMETHEUS)
+	go run ./cmd/bench $(BENCH_FLAGS)
+
 ## lint: golangci-lint (pinned) over every module
 lint: $(GOLANGCI_LINT)
 	@for m in $(MODULES); do echo "lint $$m"; (cd $$m && $(GOLANGCI_LINT) run ./...) || exit 1; done

@@ -1,0 +1,260 @@
+// Copyright The ampload authors
+// SPDX-License-Identifier: Apache-2.0
+
+package main
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Mode is how the exporter sends the batches.
+type Mode string
+
+const (
+	// Ordered is the shipped mode: one queue consumer, so batches leave one after
+	// the other, and the requests of one batch go out in parallel
+	// (max_batch_request_parallelism = sink parallelism). Every series stays in order.
+	Ordered Mode = "ordered"
+	// Unordered turns on the exporter's multiple-workers gate: num_consumers = sink
+	// parallelism batches in flight, one request at a time each. A series can
+	// arrive out of order, so Prometheus gets an out-of-order window.
+	Unordered Mode = "unordered"
+)
+
+// Pace is how the generator is paced: a pause after each emission per worker, or
+// a total rate in samples per second.
+type Pace struct {
+	Pause time.Duration
+	Rate  float64
+}
+
+func (p Pace) String() string {
+	if p.Rate > 0 {
+		return "rate=" + strconv.FormatFloat(p.Rate, 'f', -1, 64)
+	}
+	return "pause=" + formatDuration(p.Pause)
+}
+
+func formatDuration(d time.Duration) string {
+	if d == 0 {
+		return "0"
+	}
+	return d.String()
+}
+
+// Point is one run of the matrix.
+type Point struct {
+	GenParallelism  int
+	SinkParallelism int
+	Instances       int
+	Pace            Pace
+	Mode            Mode
+}
+
+func (p Point) String() string {
+	return fmt.Sprintf("gen=%d sink=%d instances=%d %s mode=%s", p.GenParallelism, p.SinkParallelism, p.Instances, p.Pace, p.Mode)
+}
+
+// Slug names the point's files.
+func (p Point) Slug() string {
+	return fmt.Sprintf("gen%d-sink%d-inst%d-%s-%s", p.GenParallelism, p.SinkParallelism, p.Instances,
+		strings.NewReplacer("=", "", ".", "_").Replace(p.Pace.String()), p.Mode)
+}
+
+// Matrix is what the flags ask for: every combination of its lists.
+type Matrix struct {
+	Gen, Sink, Instances []int
+	Paces                []Pace
+	Modes                []Mode
+}
+
+// ParseMatrix parses the comma-separated lists of the flags.
+func ParseMatrix(gen, sink, instances, paces, modes string) (Matrix, error) {
+	var m Matrix
+	var errs []error
+	var err error
+	if m.Gen, err = parseInts("-gen", gen); err != nil {
+		errs = append(errs, err)
+	}
+	if m.Sink, err = parseInts("-sink", sink); err != nil {
+		errs = append(errs, err)
+	}
+	if m.Instances, err = parseInts("-instances", instances); err != nil {
+		errs = append(errs, err)
+	}
+	if m.Paces, err = parsePaces(paces); err != nil {
+		errs = append(errs, err)
+	}
+	if m.Modes, err = parseModes(modes); err != nil {
+		errs = append(errs, err)
+	}
+	for _, n := range m.Instances {
+		for _, g := range m.Gen {
+			if n%g != 0 {
+				errs = append(errs, fmt.Errorf("-instances %d is not a multiple of -gen %d: each generator worker owns instances/parallelism instances", n, g))
+			}
+		}
+	}
+	return m, errors.Join(errs...)
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}
+
+func parseInts(flagName, s string) ([]int, error) {
+	items := splitList(s)
+	if len(items) == 0 {
+		return nil, fmt.Errorf("%s: empty list", flagName)
+	}
+	out := make([]int, 0, len(items))
+	for _, item := range items {
+		n, err := strconv.Atoi(strings.ReplaceAll(item, "_", ""))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%s: %q is not a positive integer", flagName, item)
+		}
+		if slices.Contains(out, n) {
+			return nil, fmt.Errorf("%s: %d is listed twice", flagName, n)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// parsePaces parses items such as "pause=0", "pause=1ms", "rate=450000" (samples/s).
+func parsePaces(s string) ([]Pace, error) {
+	items := splitList(s)
+	if len(items) == 0 {
+		return nil, errors.New("-pace: empty list")
+	}
+	out := make([]Pace, 0, len(items))
+	for _, item := range items {
+		kind, value, ok := strings.Cut(item, "=")
+		var p Pace
+		switch {
+		case !ok:
+			return nil, fmt.Errorf("-pace: %q is neither pause=DURATION nor rate=SAMPLES_PER_SECOND", item)
+		case kind == "pause":
+			d, err := time.ParseDuration(value)
+			if value == "0" {
+				d, err = 0, nil
+			}
+			if err != nil || d < 0 {
+				return nil, fmt.Errorf("-pace: %q: the pause must be a non-negative duration such as 0 or 1ms", item)
+			}
+			p.Pause = d
+		case kind == "rate":
+			r, err := strconv.ParseFloat(strings.ReplaceAll(value, "_", ""), 64)
+			if err != nil || r <= 0 {
+				return nil, fmt.Errorf("-pace: %q: the rate must be a positive number of samples per second", item)
+			}
+			p.Rate = r
+		default:
+			return nil, fmt.Errorf("-pace: %q: unknown kind %q (pause or rate)", item, kind)
+		}
+		if slices.Contains(out, p) {
+			return nil, fmt.Errorf("-pace: %s is listed twice", p)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func parseModes(s string) ([]Mode, error) {
+	items := splitList(s)
+	if len(items) == 0 {
+		return nil, errors.New("-modes: empty list")
+	}
+	out := make([]Mode, 0, len(items))
+	for _, item := range items {
+		m := Mode(item)
+		if m != Ordered && m != Unordered {
+			return nil, fmt.Errorf("-modes: %q is neither %s nor %s", item, Ordered, Unordered)
+		}
+		if slices.Contains(out, m) {
+			return nil, fmt.Errorf("-modes: %s is listed twice", m)
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// Points lists the matrix's points, the sink parallelism varying fastest so that
+// the points of one line of the chart run one after the other.
+func (m Matrix) Points() []Point {
+	var out []Point
+	for _, mode := range m.Modes {
+		for _, inst := range m.Instances {
+			for _, pace := range m.Paces {
+				for _, gen := range m.Gen {
+					for _, sink := range m.Sink {
+						out = append(out, Point{GenParallelism: gen, SinkParallelism: sink, Instances: inst, Pace: pace, Mode: mode})
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// ParseEnv parses KEY=VALUE items of the -env flag.
+func ParseEnv(items []string) (map[string]string, error) {
+	env := map[string]string{}
+	for _, item := range items {
+		k, v, ok := strings.Cut(item, "=")
+		if !ok || k == "" || strings.ContainsAny(k, " \t") {
+			return nil, fmt.Errorf("-env: %q is not KEY=VALUE", item)
+		}
+		if reserved[k] {
+			return nil, fmt.Errorf("-env: %s is set by the bench itself from the matrix; use the matrix flags", k)
+		}
+		env[k] = v
+	}
+	return env, nil
+}
+
+// reserved are the variables that the matrix sets.
+var reserved = map[string]bool{
+	"GENERATOR_PARALLELISM": true,
+	"GENERATOR_INSTANCES":   true,
+	"GENERATOR_PAUSE":       true,
+	"GENERATOR_RATE":        true,
+	"SINK_PARALLELISM":      true,
+	"PROMETHEUS_WRITE_URL":  true,
+}
+
+// Env is the collector's environment for the point.
+func (p Point) Env(writeURL string, extra map[string]string) map[string]string {
+	env := map[string]string{}
+	for k, v := range extra {
+		env[k] = v
+	}
+	env["PROMETHEUS_WRITE_URL"] = writeURL
+	env["GENERATOR_PARALLELISM"] = strconv.Itoa(p.GenParallelism)
+	env["GENERATOR_INSTANCES"] = strconv.Itoa(p.Instances)
+	env["SINK_PARALLELISM"] = strconv.Itoa(p.SinkParallelism)
+	env["GENERATOR_PAUSE"] = formatDuration(p.Pace.Pause)
+	env["GENERATOR_RATE"] = strconv.FormatFloat(p.Pace.Rate, 'f', -1, 64)
+	return env
+}
+
+// listFlag collects a repeatable flag.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, " ") }
+
+func (l *listFlag) Set(s string) error {
+	*l = append(*l, s)
+	return nil
+}
