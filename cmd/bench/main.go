@@ -6,7 +6,7 @@
 // sink parallelism, instances, pace, exporter mode), and after a warm-up measures
 // what Prometheus stored, what the collector emitted, dropped and failed, what
 // Prometheus rejected, and the CPU and memory both used. It writes a Markdown
-// table, a JSON file, an SVG chart and per-point timelines into
+// table, a JSON file, a chart (SVG and PNG) and per-point timelines into
 // results/<timestamp>/ (results/latest points to it) and prints the table.
 //
 //	go run ./cmd/bench -gen 1,2 -sink 1,2,4,8 -instances 50000 -pace pause=0 -modes ordered,unordered
@@ -47,6 +47,7 @@ type options struct {
 	oooWindow          time.Duration
 	outRoot, title     string
 	profile, keepGoing bool
+	replot             string
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -68,6 +69,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.title, "title", "", "title of the report (default: the command line)")
 	fs.BoolVar(&o.profile, "profile", false, "save a CPU profile of the collector over each measurement window and a heap profile at its end (pprof extension)")
 	fs.BoolVar(&o.keepGoing, "keep-going", true, "go on with the next point when one fails")
+	fs.StringVar(&o.replot, "replot", "", "run nothing: redraw the chart and print the table of the results.json files of these comma-separated results folders, merged, into the first")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: go run ./cmd/bench [flags]\n\nRuns the built collector against a local Prometheus for every combination of the list flags.\n\n")
 		fs.PrintDefaults()
@@ -106,6 +108,13 @@ func run(args []string, stdout io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		return 2
+	}
+	if o.replot != "" {
+		if err := replot(splitList(o.replot), o.title, stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			return 1
+		}
+		return 0
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -261,7 +270,9 @@ func (r *runner) write(results []Result, args []string) error {
 	if err := os.WriteFile(filepath.Join(r.dir, "results.json"), js, 0o644); err != nil {
 		return err
 	}
-	chartErr := WriteChart(filepath.Join(r.dir, "chart.svg"), title, results)
+	chartErr := errors.Join(
+		WriteChart(filepath.Join(r.dir, "chart.svg"), title, results),
+		WriteChart(filepath.Join(r.dir, "chart.png"), title, results))
 	latest := filepath.Join(filepath.Dir(r.dir), "latest")
 	_ = os.Remove(latest)
 	if err := os.Symlink(filepath.Base(r.dir), latest); err != nil {
@@ -285,3 +296,33 @@ window (unordered mode only). CPU is user + system time from /proc per stored sa
 processes, the bench itself): above ~0.2 the point ran under contention. RSS is the collector's
 resident memory at the start and end of the window and its peak (VmHWM).
 `
+
+// replot merges the results.json of dirs, draws the chart into the first folder
+// and prints the table.
+func replot(dirs []string, title string, out io.Writer) error {
+	var results []Result
+	for _, dir := range dirs {
+		b, err := os.ReadFile(filepath.Join(dir, "results.json"))
+		if err != nil {
+			return err
+		}
+		var rs []Result
+		if err := json.Unmarshal(b, &rs); err != nil {
+			return fmt.Errorf("%s: %w", dir, err)
+		}
+		results = append(results, rs...)
+	}
+	if title == "" {
+		title = "bench results"
+	}
+	for _, name := range []string{"chart.svg", "chart.png"} {
+		if err := WriteChart(filepath.Join(dirs[0], name), title, results); err != nil {
+			return err
+		}
+	}
+	if err := RenderTable(out, results); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\nChart: %s\n", filepath.Join(dirs[0], "chart.svg"))
+	return nil
+}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
 	"gonum.org/v1/plot/vg/vgsvg"
 )
 
@@ -231,7 +233,7 @@ var palette = []color.Color{
 
 // WriteChart draws two panels side by side, stored samples/s and the collector's
 // CPU per stored sample against the sink parallelism, one line per generator
-// parallelism and mode, as an SVG file.
+// parallelism and mode, as an SVG or PNG file (by the extension of path).
 func WriteChart(path, title string, results []Result) error {
 	lines := chartSeries(results)
 	if len(lines) == 0 {
@@ -246,7 +248,16 @@ func WriteChart(path, title string, results []Result) error {
 		return err
 	}
 	const w, h = 11 * vg.Inch, 4.5 * vg.Inch
-	canvas := vgsvg.NewWith(vgsvg.UseWH(w, h), vgsvg.EmbedFonts(false))
+	var canvas vg.CanvasWriterTo
+	switch ext := strings.ToLower(filepath.Ext(path)); ext {
+	case ".svg":
+		// Fonts named, not embedded: a few kilobytes instead of hundreds.
+		canvas = vgsvg.NewWith(vgsvg.UseWH(w, h), vgsvg.EmbedFonts(false))
+	case ".png":
+		canvas = vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(110))}
+	default:
+		return fmt.Errorf("chart %s: the file name must end in .svg or .png", path)
+	}
 	dc := draw.New(canvas)
 	tiles := draw.Tiles{Rows: 1, Cols: 2, PadX: vg.Millimeter * 6, PadLeft: vg.Millimeter * 2, PadRight: vg.Millimeter * 2, PadTop: vg.Millimeter * 2, PadBottom: vg.Millimeter * 2}
 	throughput.Draw(tiles.At(dc, 0, 0))
@@ -268,8 +279,10 @@ func panel(title, yLabel string, lines []series, value func(Result) float64) (*p
 	p.X.Label.Text = "sink parallelism (requests in flight)"
 	p.Y.Label.Text = yLabel
 	p.Y.Min = 0
-	p.Legend.Top = true
+	// Bottom left: the lines of both panels are mostly well above zero.
+	p.Legend.Top = false
 	p.Legend.Left = true
+	p.Legend.XOffs, p.Legend.YOffs = vg.Millimeter*3, vg.Millimeter*3
 	p.Add(plotter.NewGrid())
 	var ticks []plot.Tick
 	seen := map[int]bool{}

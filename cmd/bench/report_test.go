@@ -4,6 +4,7 @@
 package main
 
 import (
+	"encoding/json"
 	"math"
 	"os"
 	"path/filepath"
@@ -120,7 +121,14 @@ func TestWriteChart(t *testing.T) {
 	assert.Contains(t, svg, "collector CPU µs per stored sample")
 	assert.Less(t, len(b), 200_000, "small enough to commit")
 
+	png := filepath.Join(t.TempDir(), "chart.png")
+	require.NoError(t, WriteChart(png, "test chart", results))
+	b, err = os.ReadFile(png)
+	require.NoError(t, err)
+	assert.True(t, strings.HasPrefix(string(b), "\x89PNG"), "a PNG image")
+
 	require.ErrorContains(t, WriteChart(path, "none", []Result{{Err: "x"}}), "no measured point")
+	require.ErrorContains(t, WriteChart(filepath.Join(t.TempDir(), "chart.gif"), "x", results), "must end in .svg or .png")
 }
 
 func TestDiff(t *testing.T) {
@@ -178,4 +186,24 @@ otelcol_exporter_enqueue_failed_metric_points_total{exporter="prometheus_remote_
 	assert.Equal(t, 900*time.Millisecond, r.OtherCPU, "13 s busy - 5 - 7 - 0.1")
 	assert.Equal(t, int64(50<<20), r.RSSStart)
 	assert.Equal(t, int64(70<<20), r.RSSPeak)
+}
+
+func TestReplot(t *testing.T) {
+	dirA, dirB := t.TempDir(), t.TempDir()
+	write := func(dir string, rs []Result) {
+		b, err := json.Marshal(rs)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "results.json"), b, 0o644))
+	}
+	write(dirA, []Result{result(2, 1, Ordered, 1e6, time.Second)})
+	write(dirB, []Result{result(2, 2, Unordered, 2e6, time.Second)})
+	var out strings.Builder
+	require.NoError(t, replot([]string{dirA, dirB}, "", &out))
+	assert.Equal(t, 2+2, strings.Count(out.String(), "\n|")+1, "header, separator and both runs' rows")
+	assert.Contains(t, out.String(), "| unordered |")
+	for _, name := range []string{"chart.svg", "chart.png"} {
+		_, err := os.Stat(filepath.Join(dirA, name))
+		assert.NoError(t, err, name)
+	}
+	require.Error(t, replot([]string{t.TempDir()}, "", &out), "no results.json")
 }
