@@ -22,6 +22,8 @@ IMAGE         ?= otelcol-dummymetrics:latest
 
 export OTELCOL_BINARY    := $(CURDIR)/$(COLLECTOR)
 export PROMETHEUS_BINARY := $(PROMETHEUS)
+# The drop-in end-to-end test builds a collector of its own with the pinned ocb.
+export OCB_BINARY        := $(OCB)
 
 .PHONY: all build run test unit-test e2e-test lint bench docker tools prometheus clean distclean
 
@@ -59,7 +61,7 @@ unit-test:
 	cd $(RECEIVER_DIR) && go test -race -count=1 ./...
 	go test -race -count=1 $$(go list ./... | grep -v /e2e)
 
-e2e-test: $(COLLECTOR) $(PROMETHEUS)
+e2e-test: $(COLLECTOR) $(PROMETHEUS) $(OCB)
 	go test -count=1 -timeout 30m -v ./e2e/...
 
 ## bench: the distribution against a real local Prometheus for a matrix of

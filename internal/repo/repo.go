@@ -50,6 +50,12 @@ func PrometheusBinary() (string, error) {
 	return binary("PROMETHEUS_BINARY", "make prometheus", ".tools", "bin", "prometheus")
 }
 
+// OCBBinary is the ocb (the collector builder) that the Makefile installs at its
+// OCB_VERSION; OCB_BINARY overrides it.
+func OCBBinary() (string, error) {
+	return binary("OCB_BINARY", "make build", ".tools", "bin", "builder")
+}
+
 func binary(envVar, makeTarget string, elem ...string) (string, error) {
 	path := os.Getenv(envVar)
 	if path == "" {
