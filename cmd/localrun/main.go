@@ -9,6 +9,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"net/url"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/ampload/otelcol-dummymetrics/internal/collectorproc"
+	"github.com/ampload/otelcol-dummymetrics/internal/endpointcheck"
 	"github.com/ampload/otelcol-dummymetrics/internal/promserver"
 	"github.com/ampload/otelcol-dummymetrics/internal/repo"
 )
@@ -88,9 +90,17 @@ func run(promAddr string, zpages bool, progressEvery time.Duration) error {
 		}()
 		env["PROMETHEUS_WRITE_URL"] = prom.WriteURL
 	} else {
-		u, err := url.Parse(writeURL)
-		if err != nil || u.Scheme == "" || u.Host == "" {
-			return fmt.Errorf("PROMETHEUS_WRITE_URL (%q) is not an absolute URL", writeURL)
+		// The collector starts with an endpoint it cannot write to and retries
+		// silently: find out now (docs/amp.md).
+		u, err := endpointcheck.Parse("PROMETHEUS_WRITE_URL", writeURL)
+		if err != nil {
+			return err
+		}
+		if err := endpointcheck.AMPRegion(u, os.Getenv("AWS_REGION")); err != nil {
+			return err
+		}
+		if err := (endpointcheck.Prober{}).Probe(ctx, u); err != nil && !errors.Is(err, endpointcheck.ErrProxied) {
+			return fmt.Errorf("PROMETHEUS_WRITE_URL: %w", err)
 		}
 		fmt.Printf("Writing to %s, signed with SigV4 (service aps) with the default AWS credentials\n", writeURL)
 		if err := overlay("collector-config-amp.yaml"); err != nil {
