@@ -7,6 +7,9 @@
 # --- build: the distribution, with the pinned ocb, from builder-config.yaml ------
 # Go as in go.mod's go directive.
 FROM golang:1.26 AS build
+# Behind a corporate module proxy: docker build --build-arg GOPROXY=https://... .
+# (a build argument is in the environment of every RUN below; empty means Go's default).
+ARG GOPROXY
 # As the Makefile's OCB_VERSION.
 ARG OCB_VERSION=v0.165.0
 WORKDIR /src

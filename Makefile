@@ -18,7 +18,7 @@ GOLANGCI_LINT := $(TOOLS)/golangci-lint
 COLLECTOR     := _build/otelcol-dummymetrics
 RECEIVER_DIR  := receiver/dummymetricsreceiver
 MODULES       := . $(RECEIVER_DIR)
-IMAGE         ?= otelcol-dummymetrics:latest
+IMAGE         ?= otelcol-dummymetrics:0.1.0
 
 export OTELCOL_BINARY    := $(CURDIR)/$(COLLECTOR)
 export PROMETHEUS_BINARY := $(PROMETHEUS)
