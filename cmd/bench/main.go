@@ -47,7 +47,7 @@ type options struct {
 	oooWindow          time.Duration
 	outRoot, title     string
 	profile, keepGoing bool
-	replot             string
+	replot, tag        string
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -66,6 +66,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.progress, "progress", 5*time.Second, "how often to print progress")
 	fs.DurationVar(&o.oooWindow, "ooo-window", 10*time.Minute, "Prometheus's out-of-order window in unordered mode")
 	fs.StringVar(&o.outRoot, "out", "results", "folder that gets a <timestamp> folder of results and the latest link")
+	fs.StringVar(&o.tag, "tag", "", "names the variant of this run in the table and the chart legend, e.g. -tag 'queue off' with -env SINK_QUEUE_ENABLED=false")
 	fs.StringVar(&o.title, "title", "", "title of the report (default: the command line)")
 	fs.BoolVar(&o.profile, "profile", false, "save a CPU profile of the collector over each measurement window and a heap profile at its end (pprof extension)")
 	fs.BoolVar(&o.keepGoing, "keep-going", true, "go on with the next point when one fails")
@@ -188,6 +189,9 @@ func newRunner(o *options, out io.Writer) (*runner, error) {
 
 func (r *runner) runAll(ctx context.Context) ([]Result, error) {
 	points := r.o.matrix.Points()
+	for i := range points {
+		points[i].Tag = r.o.tag
+	}
 	perPoint := r.o.warmup + r.o.duration + 5*time.Second
 	fmt.Fprintf(r.out, "bench: %d points, about %s each (%s warm-up, %s measured), about %s in all; results in %s\n",
 		len(points), perPoint.Round(time.Second), r.o.warmup, r.o.duration, (time.Duration(len(points)) * perPoint).Round(time.Second), r.dir)

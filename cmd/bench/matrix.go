@@ -54,10 +54,17 @@ type Point struct {
 	Instances       int
 	Pace            Pace
 	Mode            Mode
+	// Tag names the variant of the run (the -tag flag, e.g. "queue off"), to tell
+	// apart the lines of runs merged with -replot.
+	Tag string `json:",omitempty"`
 }
 
 func (p Point) String() string {
-	return fmt.Sprintf("gen=%d sink=%d instances=%d %s mode=%s", p.GenParallelism, p.SinkParallelism, p.Instances, p.Pace, p.Mode)
+	s := fmt.Sprintf("gen=%d sink=%d instances=%d %s mode=%s", p.GenParallelism, p.SinkParallelism, p.Instances, p.Pace, p.Mode)
+	if p.Tag != "" {
+		s += " (" + p.Tag + ")"
+	}
+	return s
 }
 
 // Slug names the point's files.

@@ -121,7 +121,7 @@ func RenderTable(w io.Writer, results []Result) error {
 	for _, r := range results {
 		p := r.Point
 		cells := []string{
-			fmt.Sprint(p.GenParallelism), fmt.Sprint(p.SinkParallelism), fmt.Sprint(p.Instances), p.Pace.String(), string(p.Mode),
+			fmt.Sprint(p.GenParallelism), fmt.Sprint(p.SinkParallelism), fmt.Sprint(p.Instances), p.Pace.String(), modeCell(p),
 		}
 		if r.Err != "" {
 			cells = append(cells, "error: "+strings.ReplaceAll(r.Err, "|", "\\|"))
@@ -149,6 +149,13 @@ func RenderTable(w io.Writer, results []Result) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+func modeCell(p Point) string {
+	if p.Tag == "" {
+		return string(p.Mode)
+	}
+	return string(p.Mode) + ", " + p.Tag
 }
 
 func mib(b int64) float64 { return float64(b) / (1 << 20) }
@@ -201,6 +208,9 @@ func chartSeries(results []Result) []series {
 		}
 		if len(distinct.pace) > 1 {
 			parts = append(parts, p.Pace.String())
+		}
+		if p.Tag != "" {
+			parts = append(parts, "("+p.Tag+")")
 		}
 		label := strings.Join(parts, " ")
 		s, ok := byLabel[label]

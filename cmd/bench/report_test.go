@@ -106,6 +106,16 @@ func TestChartSeries(t *testing.T) {
 	require.Len(t, lines, 2)
 	assert.Equal(t, "gen=2 ordered instances=50000 pause=0", lines[0].label)
 	assert.Equal(t, "gen=2 ordered instances=60 rate=5", lines[1].label)
+
+	// Runs merged with -replot stay apart by their tags.
+	tagged := result(2, 4, Ordered, 3e6, time.Second)
+	tagged.Point.Tag = "queue off"
+	lines = chartSeries([]Result{results[0], tagged})
+	require.Len(t, lines, 2)
+	assert.Equal(t, "gen=2 ordered (queue off)", lines[1].label)
+	var b strings.Builder
+	require.NoError(t, RenderTable(&b, []Result{tagged}))
+	assert.Contains(t, b.String(), "| ordered, queue off |")
 }
 
 func TestWriteChart(t *testing.T) {
