@@ -111,6 +111,11 @@ func run(promAddr string, zpages bool, progressEvery time.Duration) error {
 		if err := overlay("collector-config-zpages.yaml"); err != nil {
 			return err
 		}
+		if writeURL != "" {
+			// Each overlay replaces the list of extensions: name all of them, or the
+			// exporter finds no sigv4auth to sign with and the collector cannot start.
+			configs = append(configs, "yaml:service::extensions: [health_check, pprof, sigv4auth, zpages]")
+		}
 	}
 
 	col, err := collectorproc.Start(ctx, collectorproc.Options{
