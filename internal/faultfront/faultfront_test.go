@@ -157,12 +157,15 @@ func TestDownRefusesConnectionsUntilUp(t *testing.T) {
 	require.Equal(t, http.StatusNoContent, status)
 
 	require.NoError(t, f.Down())
-	_, _, err = post(t, client, f, writeBody(t, 10, 1))
+	// A new connection is refused. (The client's idle connection was closed too; a
+	// request that still picks it up fails with EOF instead.)
+	fresh := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	_, _, err = post(t, fresh, f, writeBody(t, 10, 1))
 	require.ErrorContains(t, err, "connection refused")
 	require.Error(t, f.Down(), "already down")
 
 	require.NoError(t, f.Up())
-	status, _, err = post(t, client, f, writeBody(t, 20, 1))
+	status, _, err = post(t, fresh, f, writeBody(t, 20, 1))
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusNoContent, status)
 	assert.Equal(t, int64(2), writes.Load())
