@@ -4,9 +4,9 @@
 package e2e
 
 import (
-	"fmt"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -217,7 +217,7 @@ func TestBackendOutage(t *testing.T) {
 	const queueSize = 4
 	prom := startPrometheus(t, promserver.Options{})
 	front := startFaultFront(t, prom)
-	col := startCollector(t, loadEnv(front.WriteURL, map[string]string{"SINK_QUEUE_SIZE": fmt.Sprint(queueSize)}))
+	col := startCollector(t, loadEnv(front.WriteURL, map[string]string{"SINK_QUEUE_SIZE": strconv.Itoa(queueSize)}))
 
 	waitAccepted(t, front, 3, 60*time.Second)
 	rssBefore := rssKiB(t, col.Pid())
