@@ -237,7 +237,7 @@ func firstLine(s string) string {
 
 // write saves the results and prints the table.
 func (r *runner) write(results []Result, args []string) error {
-	cmdline := "go run ./cmd/bench " + strings.Join(args, " ")
+	cmdline := "go run ./cmd/bench " + shellJoin(args)
 	title := r.o.title
 	if title == "" {
 		title = strings.TrimSpace(cmdline)
@@ -329,4 +329,18 @@ func replot(dirs []string, title string, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "\nChart: %s\n", filepath.Join(dirs[0], "chart.svg"))
 	return nil
+}
+
+// shellJoin quotes the arguments that a shell would split or expand, so that the
+// command recorded in results.md can be pasted back.
+func shellJoin(args []string) string {
+	quoted := make([]string, len(args))
+	for i, a := range args {
+		if a != "" && !strings.ContainsAny(a, " \t\n'\"\\$`*?[]{}()<>|&;#~!") {
+			quoted[i] = a
+			continue
+		}
+		quoted[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+	}
+	return strings.Join(quoted, " ")
 }

@@ -176,3 +176,18 @@ func TestParseFlags(t *testing.T) {
 		})
 	}
 }
+
+func TestShellJoin(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{nil, ""},
+		{[]string{"-sink", "1,2,4", "-env", "SINK_QUEUE_ENABLED=false"}, "-sink 1,2,4 -env SINK_QUEUE_ENABLED=false"},
+		{[]string{"-tag", "queue off", "-title", ""}, "-tag 'queue off' -title ''"},
+		{[]string{"-title", "it's $HOME"}, `-title 'it'\''s $HOME'`},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, shellJoin(tt.args))
+	}
+}
