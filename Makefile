@@ -25,7 +25,7 @@ export PROMETHEUS_BINARY := $(PROMETHEUS)
 # The drop-in end-to-end test builds a collector of its own with the pinned ocb.
 export OCB_BINARY        := $(OCB)
 
-.PHONY: all build run test unit-test e2e-test lint bench docker tools prometheus clean distclean
+.PHONY: all build run test unit-test e2e-test lint bench bench-pipeline docker tools prometheus clean distclean
 
 all: build
 
@@ -73,6 +73,10 @@ BENCH_FLAGS ?=
 
 bench: $(COLLECTOR) $(PROMETHEUS)
 	go run ./cmd/bench $(BENCH_FLAGS)
+
+## bench-pipeline: the in-process pipeline benchmarks (ns, CPU and allocations per sample)
+bench-pipeline:
+	go test -run '^$$' -bench . -benchtime 3s ./internal/pipelinebench/
 
 ## lint: golangci-lint (pinned) over every module
 lint: $(GOLANGCI_LINT)
