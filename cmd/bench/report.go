@@ -4,6 +4,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"image/color"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -121,7 +123,7 @@ func RenderTable(w io.Writer, results []Result) error {
 	for _, r := range results {
 		p := r.Point
 		cells := []string{
-			fmt.Sprint(p.GenParallelism), fmt.Sprint(p.SinkParallelism), fmt.Sprint(p.Instances), p.Pace.String(), modeCell(p),
+			strconv.Itoa(p.GenParallelism), strconv.Itoa(p.SinkParallelism), strconv.Itoa(p.Instances), p.Pace.String(), modeCell(p),
 		}
 		if r.Err != "" {
 			cells = append(cells, "error: "+strings.ReplaceAll(r.Err, "|", "\\|"))
@@ -142,7 +144,7 @@ func RenderTable(w io.Writer, results []Result) error {
 				fmt.Sprintf("%.2f", cores(r.PromCPU, r.Window)),
 				fmt.Sprintf("%.2f", cores(r.OtherCPU, r.Window)),
 				fmt.Sprintf("%.1f", r.LoadAverage),
-				fmt.Sprint(r.LogWarnings),
+				strconv.Itoa(r.LogWarnings),
 			)
 		}
 		b.WriteString("| " + strings.Join(cells, " | ") + " |\n")
@@ -190,8 +192,8 @@ func chartSeries(results []Result) []series {
 	var distinct struct{ gen, inst, pace, mode map[string]bool }
 	distinct.gen, distinct.inst, distinct.pace, distinct.mode = map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for _, r := range results {
-		distinct.gen[fmt.Sprint(r.Point.GenParallelism)] = true
-		distinct.inst[fmt.Sprint(r.Point.Instances)] = true
+		distinct.gen[strconv.Itoa(r.Point.GenParallelism)] = true
+		distinct.inst[strconv.Itoa(r.Point.Instances)] = true
 		distinct.pace[r.Point.Pace.String()] = true
 		distinct.mode[string(r.Point.Mode)] = true
 	}
@@ -247,7 +249,7 @@ var palette = []color.Color{
 func WriteChart(path, title string, results []Result) error {
 	lines := chartSeries(results)
 	if len(lines) == 0 {
-		return fmt.Errorf("no measured point to chart")
+		return errors.New("no measured point to chart")
 	}
 	throughput, err := panel(title, "stored samples/s (thousands)", lines, func(r Result) float64 { return r.StoredPerSecond() / 1e3 })
 	if err != nil {
@@ -306,7 +308,7 @@ func panel(title, yLabel string, lines []series, value func(Result) float64) (*p
 			xys = append(xys, plotter.XY{X: float64(r.Point.SinkParallelism), Y: v})
 			if !seen[r.Point.SinkParallelism] {
 				seen[r.Point.SinkParallelism] = true
-				ticks = append(ticks, plot.Tick{Value: float64(r.Point.SinkParallelism), Label: fmt.Sprint(r.Point.SinkParallelism)})
+				ticks = append(ticks, plot.Tick{Value: float64(r.Point.SinkParallelism), Label: strconv.Itoa(r.Point.SinkParallelism)})
 			}
 		}
 		if len(xys) == 0 {

@@ -25,13 +25,12 @@ const MultipleWorkersGate = "exporter.prometheusremotewritexporter.EnableMultipl
 
 // snapshot is every counter the bench reads, at one moment.
 type snapshot struct {
-	at               time.Time
-	prom, collector  scrape.Metrics
-	colCPU, promCPU  time.Duration
-	selfCPU          time.Duration
-	machine          procstat.MachineCPU
-	colMem, promMem  procstat.Memory
-	promScrapeFailed bool
+	at              time.Time
+	prom, collector scrape.Metrics
+	colCPU, promCPU time.Duration
+	selfCPU         time.Duration
+	machine         procstat.MachineCPU
+	colMem, promMem procstat.Memory
 }
 
 func (r *runner) snapshot(ctx context.Context, col *collectorproc.Process, prom *promserver.Server) (snapshot, error) {

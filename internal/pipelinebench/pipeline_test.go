@@ -8,6 +8,7 @@ import (
 	"context"
 	"net/http"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -111,11 +112,12 @@ func TestPipelineDeliversEverySample(t *testing.T) {
 	last := map[string]int64{}
 	for _, ts := range sink.Recorded() {
 		names := make([]string, 0, len(ts.Labels))
-		var key string
+		var b strings.Builder
 		for _, l := range ts.Labels {
 			names = append(names, l.Name)
-			key += l.Name + "=" + l.Value + ","
+			b.WriteString(l.Name + "=" + l.Value + ",")
 		}
+		key := b.String()
 		sort.Strings(names)
 		require.Equal(t, []string{"InstanceId", "__name__"}, names, "labels of %v", ts.Labels)
 		for _, s := range ts.Samples {
