@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/exporter/exportertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/processor/processortest"
 	"go.opentelemetry.io/collector/receiver/receivertest"
@@ -295,4 +296,157 @@ func BenchmarkStages(b *testing.B) {
 		})
 		b.ReportMetric(float64(sink.Samples())/float64(sink.Series()), "samples/series-entry")
 	})
+}
+
+// point is one sample of a captured batch, flattened.
+type point struct {
+	instance string
+	metric   int // 0 CPU, 1 Memory
+	ts       pcommon.Timestamp
+	value    float64
+}
+
+var metricNames = [2]string{"CPU", "Memory"}
+
+// flatten lists a batch's samples in its order.
+func flatten(md pmetric.Metrics) []point {
+	var out []point
+	rms := md.ResourceMetrics()
+	for i := 0; i < rms.Len(); i++ {
+		rm := rms.At(i)
+		id, _ := rm.Resource().Attributes().Get("InstanceId")
+		sms := rm.ScopeMetrics()
+		for j := 0; j < sms.Len(); j++ {
+			ms := sms.At(j).Metrics()
+			for k := 0; k < ms.Len(); k++ {
+				m := ms.At(k)
+				metric := 0
+				if m.Name() == metricNames[1] {
+					metric = 1
+				}
+				dps := m.Gauge().DataPoints()
+				for l := 0; l < dps.Len(); l++ {
+					out = append(out, point{instance: id.Str(), metric: metric, ts: dps.At(l).Timestamp(), value: dps.At(l).DoubleValue()})
+				}
+			}
+		}
+	}
+	return out
+}
+
+// buildResourcePerInstance builds the receiver's shape: one ResourceMetrics per
+// instance with InstanceId as resource attribute, a gauge per metric.
+func buildResourcePerInstance(points []point) pmetric.Metrics {
+	md := pmetric.NewMetrics()
+	rms := md.ResourceMetrics()
+	type slot struct {
+		dps [2]pmetric.NumberDataPointSlice
+	}
+	slots := map[string]*slot{}
+	for _, p := range points {
+		s, ok := slots[p.instance]
+		if !ok {
+			s = &slot{}
+			slots[p.instance] = s
+			rm := rms.AppendEmpty()
+			rm.Resource().Attributes().PutStr("InstanceId", p.instance)
+			sm := rm.ScopeMetrics().AppendEmpty()
+			sm.Scope().SetName("dummymetrics")
+			for m := range metricNames {
+				metric := sm.Metrics().AppendEmpty()
+				metric.SetName(metricNames[m])
+				s.dps[m] = metric.SetEmptyGauge().DataPoints()
+			}
+		}
+		dp := s.dps[p.metric].AppendEmpty()
+		dp.SetTimestamp(p.ts)
+		dp.SetDoubleValue(p.value)
+	}
+	return md
+}
+
+// buildPointAttributes builds the alternative shape: one ResourceMetrics, one
+// gauge per metric, InstanceId as an attribute of every data point.
+func buildPointAttributes(points []point) pmetric.Metrics {
+	md := pmetric.NewMetrics()
+	sm := md.ResourceMetrics().AppendEmpty().ScopeMetrics().AppendEmpty()
+	sm.Scope().SetName("dummymetrics")
+	var dps [2]pmetric.NumberDataPointSlice
+	for m := range metricNames {
+		metric := sm.Metrics().AppendEmpty()
+		metric.SetName(metricNames[m])
+		dps[m] = metric.SetEmptyGauge().DataPoints()
+		dps[m].EnsureCapacity(len(points) / 2)
+	}
+	for _, p := range points {
+		dp := dps[p.metric].AppendEmpty()
+		dp.SetTimestamp(p.ts)
+		dp.SetDoubleValue(p.value)
+		dp.Attributes().PutStr("InstanceId", p.instance)
+	}
+	return md
+}
+
+// BenchmarkPayloadShape compares, on the samples of captured batches, the
+// receiver's payload shape (a resource per instance, InstanceId copied onto every
+// data point by the exporter's resource_constant_labels) with InstanceId set on the
+// data points by the receiver (one resource, no resource_constant_labels): the
+// cost of building the payload, and of exporting it (queue off, into the sink).
+// Building the payload here stands for the receiver's batch.take, without its
+// random numbers and timestamps.
+func BenchmarkPayloadShape(b *testing.B) {
+	batches := captureBatches(b, 8)
+	flat := make([][]point, len(batches))
+	for i, md := range batches {
+		flat[i] = flatten(md)
+	}
+	shapes := []struct {
+		name           string
+		build          func([]point) pmetric.Metrics
+		constantLabels bool
+	}{
+		{"resource-per-instance", buildResourcePerInstance, true},
+		{"point-attributes", buildPointAttributes, false},
+	}
+	for _, shape := range shapes {
+		b.Run("shape="+shape.name+"/stage=build", func(b *testing.B) {
+			var m meter
+			for i := 0; m.samples < int64(b.N); i++ {
+				m.resume()
+				md := shape.build(flat[i%len(flat)])
+				m.pause()
+				m.samples += int64(md.DataPointCount())
+			}
+			m.report(b)
+		})
+		b.Run("shape="+shape.name+"/stage=export", func(b *testing.B) {
+			sink := NewSink()
+			defer sink.Close()
+			b.Setenv("PROMETHEUS_WRITE_URL", sink.URL)
+			b.Setenv("SINK_QUEUE_ENABLED", "false")
+			ctx := context.Background()
+			cfg, err := LoadConfig(ctx, shippedConfig(b))
+			require.NoError(b, err)
+			if !shape.constantLabels {
+				cfg.Exporter.(*prometheusremotewriteexporter.Config).ResourceConstantLabels = resourcetotelemetry.Settings{}
+			}
+			f := cfg.Factories.Exporter
+			exp, err := f.CreateMetrics(ctx, exportertest.NewNopSettings(f.Type()), cfg.Exporter)
+			require.NoError(b, err)
+			require.NoError(b, exp.Start(ctx, componenttest.NewNopHost()))
+			defer func() { require.NoError(b, exp.Shutdown(ctx)) }()
+			var m meter
+			for i := 0; m.samples < int64(b.N); i++ {
+				md := shape.build(flat[i%len(flat)])
+				m.resume()
+				if err := exp.ConsumeMetrics(ctx, md); err != nil {
+					b.Fatal(err)
+				}
+				m.pause()
+				m.samples += int64(md.DataPointCount())
+			}
+			require.Equal(b, m.samples, sink.Samples(), "every sample reached the sink")
+			m.report(b)
+		})
+	}
 }
