@@ -335,30 +335,49 @@ func flatten(md pmetric.Metrics) []point {
 }
 
 // buildResourcePerInstance builds the receiver's shape: one ResourceMetrics per
-// instance with InstanceId as resource attribute, a gauge per metric.
+// instance with InstanceId as resource attribute, a gauge per metric that has
+// samples. As the receiver does, it counts first, so that every slice is allocated
+// once at its final size.
 func buildResourcePerInstance(points []point) pmetric.Metrics {
+	type group struct {
+		count [2]int
+		dps   [2]pmetric.NumberDataPointSlice
+	}
+	groups := map[string]*group{}
+	var order []string
+	for _, p := range points {
+		g, ok := groups[p.instance]
+		if !ok {
+			g = &group{}
+			groups[p.instance] = g
+			order = append(order, p.instance)
+		}
+		g.count[p.metric]++
+	}
 	md := pmetric.NewMetrics()
 	rms := md.ResourceMetrics()
-	type slot struct {
-		dps [2]pmetric.NumberDataPointSlice
-	}
-	slots := map[string]*slot{}
-	for _, p := range points {
-		s, ok := slots[p.instance]
-		if !ok {
-			s = &slot{}
-			slots[p.instance] = s
-			rm := rms.AppendEmpty()
-			rm.Resource().Attributes().PutStr("InstanceId", p.instance)
-			sm := rm.ScopeMetrics().AppendEmpty()
-			sm.Scope().SetName("dummymetrics")
-			for m := range metricNames {
-				metric := sm.Metrics().AppendEmpty()
-				metric.SetName(metricNames[m])
-				s.dps[m] = metric.SetEmptyGauge().DataPoints()
-			}
+	rms.EnsureCapacity(len(order))
+	for _, id := range order {
+		g := groups[id]
+		rm := rms.AppendEmpty()
+		rm.Resource().Attributes().PutStr("InstanceId", id)
+		sm := rm.ScopeMetrics().AppendEmpty()
+		sm.Scope().SetName("dummymetrics")
+		if g.count[0] > 0 && g.count[1] > 0 {
+			sm.Metrics().EnsureCapacity(2)
 		}
-		dp := s.dps[p.metric].AppendEmpty()
+		for m := range metricNames {
+			if g.count[m] == 0 {
+				continue
+			}
+			metric := sm.Metrics().AppendEmpty()
+			metric.SetName(metricNames[m])
+			g.dps[m] = metric.SetEmptyGauge().DataPoints()
+			g.dps[m].EnsureCapacity(g.count[m])
+		}
+	}
+	for _, p := range points {
+		dp := groups[p.instance].dps[p.metric].AppendEmpty()
 		dp.SetTimestamp(p.ts)
 		dp.SetDoubleValue(p.value)
 	}
@@ -371,12 +390,16 @@ func buildPointAttributes(points []point) pmetric.Metrics {
 	md := pmetric.NewMetrics()
 	sm := md.ResourceMetrics().AppendEmpty().ScopeMetrics().AppendEmpty()
 	sm.Scope().SetName("dummymetrics")
+	var count [2]int
+	for _, p := range points {
+		count[p.metric]++
+	}
 	var dps [2]pmetric.NumberDataPointSlice
 	for m := range metricNames {
 		metric := sm.Metrics().AppendEmpty()
 		metric.SetName(metricNames[m])
 		dps[m] = metric.SetEmptyGauge().DataPoints()
-		dps[m].EnsureCapacity(len(points) / 2)
+		dps[m].EnsureCapacity(count[m])
 	}
 	for _, p := range points {
 		dp := dps[p.metric].AppendEmpty()
