@@ -274,9 +274,10 @@ func (r *runner) write(results []Result, args []string) error {
 	if err := os.WriteFile(filepath.Join(r.dir, "results.json"), js, 0o644); err != nil {
 		return err
 	}
-	chartErr := errors.Join(
-		WriteChart(filepath.Join(r.dir, "chart.svg"), title, results),
-		WriteChart(filepath.Join(r.dir, "chart.png"), title, results))
+	chartErr := WriteChart(filepath.Join(r.dir, "chart.svg"), title, results)
+	if chartErr == nil {
+		chartErr = WriteChart(filepath.Join(r.dir, "chart.png"), title, results)
+	}
 	latest := filepath.Join(filepath.Dir(r.dir), "latest")
 	_ = os.Remove(latest)
 	if err := os.Symlink(filepath.Base(r.dir), latest); err != nil {
