@@ -175,7 +175,7 @@ func TestDropInReceiver(t *testing.T) {
 	log := string(logBytes)
 	require.Empty(t, seen(), "the debug output must show every instance and both metrics:\n%s", tail(log, 4000))
 
-	// Exactly the configured instances, as resource attributes; gauges in [0, 1).
+	// Exactly the configured instances, as point attributes; gauges in [0, 1).
 	ids := map[string]bool{}
 	for _, m := range regexp.MustCompile(`-> InstanceId: Str\((I\d{10})\)`).FindAllStringSubmatch(log, -1) {
 		ids[m[1]] = true

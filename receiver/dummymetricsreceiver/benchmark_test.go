@@ -13,31 +13,37 @@ import (
 // emissions, timestamping them, and building the pdata payloads handed to the pipeline.
 // One benchmark op is one sample.
 func BenchmarkGenerate(b *testing.B) {
-	for _, instances := range []int{60, 50_000} {
-		b.Run(fmt.Sprintf("instances=%d", instances), func(b *testing.B) {
-			cfg := &Config{Instances: instances, Parallelism: 1, MinSamplesPerSeries: 2, MaxSamplesPerSeries: 10}
-			s := newShard(cfg, 0, 1)
-			batch := newBatch(s)
-			now := int64(1_700_000_000_000)
-
-			var before, after runtime.MemStats
-			runtime.ReadMemStats(&before)
-			b.ResetTimer()
-			samples := 0
-			for samples < b.N {
-				e := s.next()
-				start, _ := s.place(e, now)
-				s.appendTo(batch, e, start)
-				samples += e.samples
-				now += int64(e.samples) // the clock keeps pace, as it does at full load
-				if batch.samples >= maxBatchSamples {
-					batch.take()
-				}
-			}
-			b.StopTimer()
-			runtime.ReadMemStats(&after)
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(samples), "ns/sample")
-			b.ReportMetric(float64(after.Mallocs-before.Mallocs)/float64(samples), "allocs/sample")
-		})
+	for _, location := range []string{InstanceIDOnResource, InstanceIDOnDataPoint} {
+		for _, instances := range []int{60, 50_000} {
+			b.Run(fmt.Sprintf("instance_id_location=%s/instances=%d", location, instances), func(b *testing.B) {
+				benchmarkGenerate(b, location, instances)
+			})
+		}
 	}
+}
+
+func benchmarkGenerate(b *testing.B, location string, instances int) {
+	cfg := &Config{InstanceIDLocation: location, Instances: instances, Parallelism: 1, MinSamplesPerSeries: 2, MaxSamplesPerSeries: 10}
+	s := newShard(cfg, 0, 1)
+	batch := newBatch(s, location == InstanceIDOnDataPoint)
+	now := int64(1_700_000_000_000)
+
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	b.ResetTimer()
+	samples := 0
+	for samples < b.N {
+		e := s.next()
+		start, _ := s.place(e, now)
+		s.appendTo(batch, e, start)
+		samples += e.samples
+		now += int64(e.samples) // the clock keeps pace, as it does at full load
+		if batch.samples >= maxBatchSamples {
+			batch.take()
+		}
+	}
+	b.StopTimer()
+	runtime.ReadMemStats(&after)
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(samples), "ns/sample")
+	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/float64(samples), "allocs/sample")
 }

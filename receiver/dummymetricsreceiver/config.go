@@ -28,6 +28,12 @@ const (
 	maxAheadOfWallClock = time.Second
 )
 
+// The places InstanceId can take in the emitted data.
+const (
+	InstanceIDOnResource  = "resource"
+	InstanceIDOnDataPoint = "data_point"
+)
+
 // Config defines the configuration of the dummymetrics receiver. Its keys mirror
 // the data generator parameters of the original Flink sample.
 type Config struct {
@@ -58,6 +64,12 @@ type Config struct {
 
 	// Seed seeds the random choices and values. Zero picks a random seed.
 	Seed uint64 `mapstructure:"seed"`
+
+	// InstanceIDLocation is where InstanceId goes: on every data point
+	// (InstanceIDOnDataPoint, the default, which every exporter turns into a label
+	// as it is), or on the resource of each instance (InstanceIDOnResource, the
+	// leanest to generate, for exporters told to turn it into a label).
+	InstanceIDLocation string `mapstructure:"instance_id_location"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -99,6 +111,9 @@ func (cfg *Config) Validate() error {
 	if cfg.InstanceOffset >= 0 && cfg.Instances >= 1 && cfg.InstanceOffset > maxInstanceIndex-int64(cfg.Instances)+1 {
 		add("instance_offset (%d) with instances (%d) reaches index %d, which needs more than 10 digits (InstanceId is I + 10 digits, up to I%d)",
 			cfg.InstanceOffset, cfg.Instances, cfg.InstanceOffset+int64(cfg.Instances)-1, int64(maxInstanceIndex))
+	}
+	if cfg.InstanceIDLocation != InstanceIDOnResource && cfg.InstanceIDLocation != InstanceIDOnDataPoint {
+		add("instance_id_location (%q) must be %q or %q", cfg.InstanceIDLocation, InstanceIDOnResource, InstanceIDOnDataPoint)
 	}
 	switch {
 	case math.IsNaN(cfg.Rate) || math.IsInf(cfg.Rate, 0) || cfg.Rate < 0:

@@ -41,6 +41,7 @@ func TestLoadConfig(t *testing.T) {
 				InstanceOffset:      24,
 				Rate:                5000,
 				Seed:                42,
+				InstanceIDLocation:  InstanceIDOnResource,
 			},
 		},
 		{
@@ -73,6 +74,7 @@ func TestDefaultsAreTheOriginalSample(t *testing.T) {
 	assert.Equal(t, 2, cfg.MinSamplesPerSeries, "GeneratorMinNrOfSamplesPerTimeSeries")
 	assert.Equal(t, 10, cfg.MaxSamplesPerSeries, "GeneratorMaxNrOfSamplesPerTimeSeries")
 	assert.Equal(t, 100*time.Millisecond, cfg.Pause, "GeneratorPauseBetweenTimeSeriesMs")
+	assert.Equal(t, InstanceIDOnDataPoint, cfg.InstanceIDLocation, "works with every exporter as it is")
 	assert.NoError(t, cfg.Validate())
 }
 
@@ -110,6 +112,9 @@ func TestValidate(t *testing.T) {
 		{name: "rate above one sample per millisecond per series", modify: func(c *Config) { c.Rate = 120_001 },
 			errs: []string{"rate (120001) exceeds 120000 samples/s"}},
 		{name: "rate at the ceiling", modify: func(c *Config) { c.Rate = 120_000 }},
+		{name: "instance_id on the resource", modify: func(c *Config) { c.InstanceIDLocation = InstanceIDOnResource }},
+		{name: "unknown instance_id_location", modify: func(c *Config) { c.InstanceIDLocation = "scope" },
+			errs: []string{`instance_id_location ("scope") must be "resource" or "data_point"`}},
 		{name: "negative offset", modify: func(c *Config) { c.InstanceOffset = -1 },
 			errs: []string{"instance_offset (-1) must not be negative"}},
 		{name: "last index needs 11 digits", modify: func(c *Config) { c.InstanceOffset = 9_999_999_950 },

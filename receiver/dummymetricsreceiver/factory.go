@@ -31,6 +31,7 @@ func createDefaultConfig() component.Config {
 		MinSamplesPerSeries: 2,
 		MaxSamplesPerSeries: 10,
 		Pause:               100 * time.Millisecond,
+		InstanceIDLocation:  InstanceIDOnDataPoint,
 	}
 }
 

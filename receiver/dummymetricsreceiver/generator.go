@@ -152,17 +152,24 @@ func (s *shard) appendTo(b *batch, e emission, startMillis int64) {
 	s.lastMillis[e.series()] = startMillis + int64(e.samples) - 1
 }
 
-// batch gathers emissions and turns them into one pmetric.Metrics. An instance is the
-// resource that emits its metrics, so InstanceId is a resource attribute, and each
-// instance of the batch gets one ResourceMetrics with a gauge per metric that got
-// samples. Data points then need no attributes of their own, which saves two
-// allocations per sample. Emissions are staged in plain slices first so that every
-// pdata slice can be allocated once, at its final size.
+// batch gathers emissions and turns them into one pmetric.Metrics, in one of two
+// shapes. By default an instance is the resource that emits its metrics: InstanceId
+// is a resource attribute, and each instance of the batch gets one ResourceMetrics
+// with a gauge per metric that got samples; data points need no attributes of their
+// own, which saves two allocations per sample. With pointAttributes, one resource
+// holds a gauge per metric and every point carries InstanceId, which exporters that
+// copy resource attributes onto every point anyway translate faster. Emissions are
+// staged in plain slices first so that every pdata slice is allocated once, at its
+// final size.
 type batch struct {
-	ids       []string // InstanceId of each instance of the shard
-	values    *wyrand  // the shard's source of sample values
-	emissions []stagedEmission
-	samples   int
+	ids []string // InstanceId of each instance of the shard
+	// pointAttributes puts InstanceId on every data point under one shared resource,
+	// instead of one resource per instance (instance_id_location: data_point).
+	pointAttributes bool
+	values          *wyrand // the shard's source of sample values
+	emissions       []stagedEmission
+	samples         int
+	perMetric       [metricCount]int // samples per metric
 
 	// Where each instance sits in groups: slot[i] when slotGen[i] equals gen.
 	// Bumping gen empties the index without clearing it.
@@ -178,31 +185,45 @@ type batch struct {
 
 type stagedEmission struct {
 	startMillis int64
+	instance    int32
 	group       int32
 	metric      int32
 	samples     int32
 }
 
 // instanceGroup is one instance's share of the batch: its samples per metric, and
-// the data points they go to once the payload is built.
+// the data points they go to once a payload of resources per instance is built.
 type instanceGroup struct {
 	instance int
 	samples  [metricCount]int
 	points   [metricCount]pmetric.NumberDataPointSlice
 }
 
-func newBatch(s *shard) *batch {
+func newBatch(s *shard, pointAttributes bool) *batch {
 	return &batch{
-		ids:     s.ids,
-		values:  &s.values,
-		slotGen: make([]uint32, len(s.ids)),
-		slot:    make([]int32, len(s.ids)),
-		gen:     1,
+		ids:             s.ids,
+		pointAttributes: pointAttributes,
+		values:          &s.values,
+		slotGen:         make([]uint32, len(s.ids)),
+		slot:            make([]int32, len(s.ids)),
+		gen:             1,
 	}
 }
 
 // add stages an emission.
 func (b *batch) add(e emission, startMillis int64) {
+	b.samples += e.samples
+	b.perMetric[e.metric] += e.samples
+	if b.pointAttributes {
+		// One shared resource: no need to know where each instance goes.
+		b.emissions = append(b.emissions, stagedEmission{
+			startMillis: startMillis,
+			instance:    int32(e.instance),
+			metric:      int32(e.metric),
+			samples:     int32(e.samples),
+		})
+		return
+	}
 	if b.slotGen[e.instance] != b.gen {
 		b.slotGen[e.instance] = b.gen
 		b.slot[e.instance] = int32(len(b.groups))
@@ -212,11 +233,11 @@ func (b *batch) add(e emission, startMillis int64) {
 	b.groups[group].samples[e.metric] += e.samples
 	b.emissions = append(b.emissions, stagedEmission{
 		startMillis: startMillis,
+		instance:    int32(e.instance),
 		group:       group,
 		metric:      int32(e.metric),
 		samples:     int32(e.samples),
 	})
-	b.samples += e.samples
 }
 
 // bySeries returns the indexes of the staged emissions ordered by series, each
@@ -247,30 +268,21 @@ func (b *batch) bySeries() []int32 {
 // samples, and empties the batch.
 func (b *batch) take() (pmetric.Metrics, int) {
 	md := pmetric.NewMetrics()
-	rms := md.ResourceMetrics()
-	rms.EnsureCapacity(len(b.groups))
-	for i := range b.groups {
-		g := &b.groups[i]
-		rm := rms.AppendEmpty()
-		rm.Resource().Attributes().PutStr(instanceIDKey, b.ids[g.instance])
-		sm := rm.ScopeMetrics().AppendEmpty()
-		sm.Scope().SetName(metadata.ScopeName)
-		metrics := sm.Metrics()
-		if g.samples[metricCPU] > 0 && g.samples[metricMemory] > 0 {
-			metrics.EnsureCapacity(metricCount)
-		}
-		for metric, n := range g.samples {
-			if n == 0 {
-				continue
-			}
-			m := metrics.AppendEmpty()
-			m.SetName(metricNames[metric])
-			m.SetDescription(metricDescriptions[metric])
-			g.points[metric] = m.SetEmptyGauge().DataPoints()
-			g.points[metric].EnsureCapacity(n)
-		}
+	if b.pointAttributes {
+		b.appendWithPointAttributes(md)
+	} else {
+		b.appendPerInstance(md)
 	}
+	samples := b.samples
+	b.emissions, b.groups, b.samples, b.perMetric = b.emissions[:0], b.groups[:0], 0, [metricCount]int{}
+	b.gen++
+	return md, samples
+}
 
+// appendPerInstance builds a resource per instance and appends each series' points
+// in a row.
+func (b *batch) appendPerInstance(md pmetric.Metrics) {
+	b.buildResourcePerInstance(md)
 	for _, i := range b.bySeries() {
 		e := &b.emissions[i]
 		points := b.groups[e.group].points[e.metric]
@@ -282,9 +294,74 @@ func (b *batch) take() (pmetric.Metrics, int) {
 			ts += 1e6
 		}
 	}
+}
 
-	samples := b.samples
-	b.emissions, b.groups, b.samples = b.emissions[:0], b.groups[:0], 0
-	b.gen++
-	return md, samples
+// appendWithPointAttributes builds one shared resource and appends the points in
+// the order they were drawn: they all go to one of two slices, so there is no
+// locality to gain from ordering them by series.
+func (b *batch) appendWithPointAttributes(md pmetric.Metrics) {
+	points := b.buildSharedResource(md)
+	for i := range b.emissions {
+		e := &b.emissions[i]
+		id := b.ids[e.instance]
+		ts := pcommon.Timestamp(e.startMillis * 1e6)
+		for range e.samples {
+			dp := points[e.metric].AppendEmpty()
+			dp.SetTimestamp(ts)
+			dp.SetDoubleValue(uniformFloat64(b.values.Uint64()))
+			dp.Attributes().PutStr(instanceIDKey, id)
+			ts += 1e6
+		}
+	}
+}
+
+// buildResourcePerInstance gives every instance of the batch a ResourceMetrics with
+// InstanceId as its attribute and a gauge per metric that got samples.
+func (b *batch) buildResourcePerInstance(md pmetric.Metrics) {
+	rms := md.ResourceMetrics()
+	rms.EnsureCapacity(len(b.groups))
+	for i := range b.groups {
+		g := &b.groups[i]
+		rm := rms.AppendEmpty()
+		rm.Resource().Attributes().PutStr(instanceIDKey, b.ids[g.instance])
+		metrics := newScopeMetrics(rm)
+		if g.samples[metricCPU] > 0 && g.samples[metricMemory] > 0 {
+			metrics.EnsureCapacity(metricCount)
+		}
+		for metric, n := range g.samples {
+			if n > 0 {
+				g.points[metric] = appendGauge(metrics, metric, n)
+			}
+		}
+	}
+}
+
+// buildSharedResource puts every sample of the batch under one ResourceMetrics
+// without attributes, in one gauge per metric, and returns their points.
+func (b *batch) buildSharedResource(md pmetric.Metrics) [metricCount]pmetric.NumberDataPointSlice {
+	metrics := newScopeMetrics(md.ResourceMetrics().AppendEmpty())
+	metrics.EnsureCapacity(metricCount)
+	var points [metricCount]pmetric.NumberDataPointSlice
+	for metric, n := range b.perMetric {
+		if n > 0 {
+			points[metric] = appendGauge(metrics, metric, n)
+		}
+	}
+	return points
+}
+
+func newScopeMetrics(rm pmetric.ResourceMetrics) pmetric.MetricSlice {
+	sm := rm.ScopeMetrics().AppendEmpty()
+	sm.Scope().SetName(metadata.ScopeName)
+	return sm.Metrics()
+}
+
+// appendGauge adds the gauge of a metric with room for n points and returns its points.
+func appendGauge(metrics pmetric.MetricSlice, metric, n int) pmetric.NumberDataPointSlice {
+	m := metrics.AppendEmpty()
+	m.SetName(metricNames[metric])
+	m.SetDescription(metricDescriptions[metric])
+	points := m.SetEmptyGauge().DataPoints()
+	points.EnsureCapacity(n)
+	return points
 }

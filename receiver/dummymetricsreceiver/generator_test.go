@@ -5,6 +5,7 @@ package dummymetricsreceiver
 
 import (
 	"regexp"
+	"sort"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -40,7 +41,7 @@ func TestShardsAreDisjointAndCoverTheRange(t *testing.T) {
 		{1, 1, 9_999_999_999},
 	}
 	for _, tt := range tests {
-		cfg := &Config{Instances: tt.instances, Parallelism: tt.parallelism, InstanceOffset: tt.offset, MinSamplesPerSeries: 1, MaxSamplesPerSeries: 1}
+		cfg := &Config{InstanceIDLocation: InstanceIDOnResource, Instances: tt.instances, Parallelism: tt.parallelism, InstanceOffset: tt.offset, MinSamplesPerSeries: 1, MaxSamplesPerSeries: 1}
 		require.NoError(t, cfg.Validate())
 		owner := map[string]int{}
 		for k := range tt.parallelism {
@@ -62,7 +63,11 @@ func TestShardsAreDisjointAndCoverTheRange(t *testing.T) {
 // generate runs a shard for n emissions, one millisecond of wall clock per emission,
 // and returns what it produced.
 func generate(s *shard, n int) pmetric.Metrics {
-	b := newBatch(s)
+	return generateShaped(s, n, false)
+}
+
+func generateShaped(s *shard, n int, pointAttributes bool) pmetric.Metrics {
+	b := newBatch(s, pointAttributes)
 	now := int64(1_700_000_000_000)
 	for range n {
 		e := s.next()
@@ -85,17 +90,24 @@ type point struct {
 	value    float64
 }
 
+// flatten lists the points of a payload of either shape, in payload order, each
+// with its InstanceId from the resource or from the point.
 func flatten(md pmetric.Metrics) []point {
 	var out []point
 	for i := range md.ResourceMetrics().Len() {
 		rm := md.ResourceMetrics().At(i)
-		id, _ := rm.Resource().Attributes().Get(instanceIDKey)
+		resourceID, _ := rm.Resource().Attributes().Get(instanceIDKey)
 		for j := range rm.ScopeMetrics().Len() {
 			ms := rm.ScopeMetrics().At(j).Metrics()
 			for k := range ms.Len() {
 				dps := ms.At(k).Gauge().DataPoints()
 				for l := range dps.Len() {
-					out = append(out, point{id.Str(), ms.At(k).Name(), dps.At(l).Timestamp().AsTime().UnixMilli(), dps.At(l).DoubleValue()})
+					dp := dps.At(l)
+					id := resourceID.Str()
+					if pointID, ok := dp.Attributes().Get(instanceIDKey); ok {
+						id = pointID.Str()
+					}
+					out = append(out, point{id, ms.At(k).Name(), dp.Timestamp().AsTime().UnixMilli(), dp.DoubleValue()})
 				}
 			}
 		}
@@ -104,7 +116,7 @@ func flatten(md pmetric.Metrics) []point {
 }
 
 func TestGeneratedDataShape(t *testing.T) {
-	cfg := &Config{Instances: 12, Parallelism: 3, InstanceOffset: 24, MinSamplesPerSeries: 2, MaxSamplesPerSeries: 10}
+	cfg := &Config{InstanceIDLocation: InstanceIDOnResource, Instances: 12, Parallelism: 3, InstanceOffset: 24, MinSamplesPerSeries: 2, MaxSamplesPerSeries: 10}
 	s := newShard(cfg, 1, 7) // owns I0000000028 .. I0000000031
 	md := generate(s, 2000)
 
@@ -141,9 +153,57 @@ func TestGeneratedDataShape(t *testing.T) {
 	assert.Len(t, seenSeries, 8, "4 instances x {CPU, Memory}")
 }
 
+func TestInstanceIDOnDataPoints(t *testing.T) {
+	cfg := &Config{InstanceIDLocation: InstanceIDOnDataPoint, Instances: 12, Parallelism: 3, InstanceOffset: 24, MinSamplesPerSeries: 2, MaxSamplesPerSeries: 10}
+	require.NoError(t, cfg.Validate())
+	md := generateShaped(newShard(cfg, 1, 7), 2000, true) // owns I0000000028 .. I0000000031
+
+	require.Equal(t, 1, md.ResourceMetrics().Len(), "one shared resource")
+	rm := md.ResourceMetrics().At(0)
+	assert.Equal(t, 0, rm.Resource().Attributes().Len())
+	require.Equal(t, 1, rm.ScopeMetrics().Len())
+	ms := rm.ScopeMetrics().At(0).Metrics()
+	require.Equal(t, 2, ms.Len(), "one gauge per metric")
+	last := map[string]int64{}
+	for k := range ms.Len() {
+		dps := ms.At(k).Gauge().DataPoints()
+		for l := range dps.Len() {
+			attrs := dps.At(l).Attributes()
+			require.Equal(t, 1, attrs.Len(), "InstanceId is the only attribute of a point")
+			id, ok := attrs.Get(instanceIDKey)
+			require.True(t, ok)
+			assert.Regexp(t, `^I00000000(2[89]|3[01])$`, id.Str())
+			series := id.Str() + ms.At(k).Name()
+			millis := dps.At(l).Timestamp().AsTime().UnixMilli()
+			require.Greater(t, millis, last[series], "each series in time order")
+			last[series] = millis
+		}
+	}
+	assert.Len(t, last, 8)
+
+	// The same seed draws the same data whatever the shape.
+	resourceShaped := flatten(generateShaped(newShard(cfg, 1, 7), 2000, false))
+	pointShaped := flatten(md)
+	sortPoints := func(p []point) {
+		sort.Slice(p, func(i, j int) bool {
+			if p[i].instance+p[i].metric != p[j].instance+p[j].metric {
+				return p[i].instance+p[i].metric < p[j].instance+p[j].metric
+			}
+			return p[i].millis < p[j].millis
+		})
+	}
+	sortPoints(resourceShaped)
+	sortPoints(pointShaped)
+	assert.Equal(t, len(resourceShaped), len(pointShaped))
+	for i := range resourceShaped {
+		assert.Equal(t, resourceShaped[i].instance+resourceShaped[i].metric, pointShaped[i].instance+pointShaped[i].metric)
+		assert.Equal(t, resourceShaped[i].millis, pointShaped[i].millis)
+	}
+}
+
 func TestSamplesPerEmissionWithinBounds(t *testing.T) {
 	for _, bounds := range [][2]int{{2, 10}, {1, 1}, {5, 6}, {1, 1000}} {
-		cfg := &Config{Instances: 4, Parallelism: 1, MinSamplesPerSeries: bounds[0], MaxSamplesPerSeries: bounds[1]}
+		cfg := &Config{InstanceIDLocation: InstanceIDOnResource, Instances: 4, Parallelism: 1, MinSamplesPerSeries: bounds[0], MaxSamplesPerSeries: bounds[1]}
 		s := newShard(cfg, 0, 3)
 		seen := map[int]bool{}
 		for range 20000 {
@@ -161,7 +221,7 @@ func TestSamplesPerEmissionWithinBounds(t *testing.T) {
 }
 
 func TestChoicesAreUniform(t *testing.T) {
-	cfg := &Config{Instances: 10, Parallelism: 1, MinSamplesPerSeries: 2, MaxSamplesPerSeries: 10}
+	cfg := &Config{InstanceIDLocation: InstanceIDOnResource, Instances: 10, Parallelism: 1, MinSamplesPerSeries: 2, MaxSamplesPerSeries: 10}
 	s := newShard(cfg, 0, 11)
 	const n = 100_000
 	var perInstance [10]int
@@ -180,7 +240,7 @@ func TestChoicesAreUniform(t *testing.T) {
 }
 
 func TestSameSeedSameSequence(t *testing.T) {
-	cfg := &Config{Instances: 60, Parallelism: 2, MinSamplesPerSeries: 2, MaxSamplesPerSeries: 10}
+	cfg := &Config{InstanceIDLocation: InstanceIDOnResource, Instances: 60, Parallelism: 2, MinSamplesPerSeries: 2, MaxSamplesPerSeries: 10}
 	for worker := range 2 {
 		a := flatten(generate(newShard(cfg, worker, 42), 500))
 		b := flatten(generate(newShard(cfg, worker, 42), 500))
@@ -194,7 +254,7 @@ func TestSameSeedSameSequence(t *testing.T) {
 }
 
 func TestPlaceKeepsTimestampsIncreasingAndNearTheClock(t *testing.T) {
-	cfg := &Config{Instances: 1, Parallelism: 1, MinSamplesPerSeries: 10, MaxSamplesPerSeries: 10}
+	cfg := &Config{InstanceIDLocation: InstanceIDOnResource, Instances: 1, Parallelism: 1, MinSamplesPerSeries: 10, MaxSamplesPerSeries: 10}
 	s := newShard(cfg, 0, 1)
 	const now = int64(1_000_000)
 
@@ -202,7 +262,7 @@ func TestPlaceKeepsTimestampsIncreasingAndNearTheClock(t *testing.T) {
 	start, wait := s.place(e, now)
 	require.Zero(t, wait)
 	assert.Equal(t, now, start, "a fresh series starts at the wall clock")
-	s.appendTo(newBatch(s), e, start)
+	s.appendTo(newBatch(s, false), e, start)
 	assert.Equal(t, now+9, s.lastMillis[e.series()])
 
 	start, wait = s.place(e, now)

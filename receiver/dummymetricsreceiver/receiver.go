@@ -92,7 +92,7 @@ func (r *dummyMetricsReceiver) newWorker(k int, seed uint64) *worker {
 	shard := newShard(r.cfg, k, seed)
 	return &worker{
 		shard:        shard,
-		batch:        newBatch(shard),
+		batch:        newBatch(shard, r.cfg.InstanceIDLocation == InstanceIDOnDataPoint),
 		next:         r.next,
 		obsrecv:      r.obsrecv,
 		telemetry:    r.telemetry,

@@ -81,7 +81,7 @@ func TestConcurrentWorkersAtFullSpeed(t *testing.T) {
 	tel := componenttest.NewTelemetry()
 	defer func() { require.NoError(t, tel.Shutdown(context.Background())) }()
 	checker := newSeriesChecker()
-	cfg := &Config{Instances: 12, Parallelism: 3, MinSamplesPerSeries: 2, MaxSamplesPerSeries: 10, Pause: 0}
+	cfg := &Config{InstanceIDLocation: InstanceIDOnResource, Instances: 12, Parallelism: 3, MinSamplesPerSeries: 2, MaxSamplesPerSeries: 10, Pause: 0}
 	rcv := startReceiver(t, cfg, checker, tel)
 	time.Sleep(time.Second)
 	require.NoError(t, rcv.Shutdown(context.Background()))
@@ -111,7 +111,7 @@ func TestRefusedSamplesAreCountedAndTheWorkerBacksOff(t *testing.T) {
 	})
 	require.NoError(t, err)
 
-	cfg := &Config{Instances: 2, Parallelism: 1, MinSamplesPerSeries: 2, MaxSamplesPerSeries: 10, Rate: 2000}
+	cfg := &Config{InstanceIDLocation: InstanceIDOnResource, Instances: 2, Parallelism: 1, MinSamplesPerSeries: 2, MaxSamplesPerSeries: 10, Rate: 2000}
 	rcv := startReceiver(t, cfg, next, tel)
 	require.Eventually(t, func() bool { return accepted.DataPointCount() > 0 }, 10*time.Second, 10*time.Millisecond,
 		"the worker resumes once the pipeline accepts again")
@@ -131,7 +131,7 @@ func TestRefusingPipelineDoesNotSpin(t *testing.T) {
 		return errors.New("refused")
 	})
 	require.NoError(t, err)
-	cfg := &Config{Instances: 4, Parallelism: 2, MinSamplesPerSeries: 2, MaxSamplesPerSeries: 10, Pause: 0}
+	cfg := &Config{InstanceIDLocation: InstanceIDOnResource, Instances: 4, Parallelism: 2, MinSamplesPerSeries: 2, MaxSamplesPerSeries: 10, Pause: 0}
 	rcv := startReceiver(t, cfg, next, tel)
 	time.Sleep(500 * time.Millisecond)
 	require.NoError(t, rcv.Shutdown(context.Background()))
@@ -147,7 +147,7 @@ func TestShutdownInterruptsALongPause(t *testing.T) {
 	tel := componenttest.NewTelemetry()
 	defer func() { require.NoError(t, tel.Shutdown(context.Background())) }()
 	sink := new(consumertest.MetricsSink)
-	cfg := &Config{Instances: 60, Parallelism: 2, MinSamplesPerSeries: 2, MaxSamplesPerSeries: 10, Pause: time.Hour}
+	cfg := &Config{InstanceIDLocation: InstanceIDOnResource, Instances: 60, Parallelism: 2, MinSamplesPerSeries: 2, MaxSamplesPerSeries: 10, Pause: time.Hour}
 	rcv := startReceiver(t, cfg, sink, tel)
 	require.Eventually(t, func() bool { return len(sink.AllMetrics()) == 2 }, 5*time.Second, time.Millisecond,
 		"each worker emits once, then pauses")
@@ -204,7 +204,7 @@ func countSamples(mds []pmetric.Metrics) int {
 
 func TestRatePacesTheReceiver(t *testing.T) {
 	for _, rate := range []float64{100, 5_000, 200_000} {
-		cfg := &Config{Instances: 1000, Parallelism: 1, MinSamplesPerSeries: 2, MaxSamplesPerSeries: 10, Pause: time.Second, Rate: rate}
+		cfg := &Config{InstanceIDLocation: InstanceIDOnResource, Instances: 1000, Parallelism: 1, MinSamplesPerSeries: 2, MaxSamplesPerSeries: 10, Pause: time.Second, Rate: rate}
 		mds, _ := runSimulated(t, cfg, 10*time.Second)
 		assert.InEpsilon(t, rate*10, countSamples(mds), 0.01, "rate %v over 10 simulated seconds", rate)
 		// A payload goes out when the worker sleeps, at most every rateQuantum, or when full.
@@ -213,13 +213,13 @@ func TestRatePacesTheReceiver(t *testing.T) {
 }
 
 func TestRateIsSharedByTheWorkers(t *testing.T) {
-	cfg := &Config{Instances: 1000, Parallelism: 4, MinSamplesPerSeries: 2, MaxSamplesPerSeries: 10, Rate: 40_000}
+	cfg := &Config{InstanceIDLocation: InstanceIDOnResource, Instances: 1000, Parallelism: 4, MinSamplesPerSeries: 2, MaxSamplesPerSeries: 10, Rate: 40_000}
 	mds, _ := runSimulated(t, cfg, 10*time.Second) // one of the four workers
 	assert.InEpsilon(t, 100_000, countSamples(mds), 0.01)
 }
 
 func TestPauseFollowsEveryEmission(t *testing.T) {
-	cfg := &Config{Instances: 60, Parallelism: 2, MinSamplesPerSeries: 2, MaxSamplesPerSeries: 10, Pause: 100 * time.Millisecond}
+	cfg := &Config{InstanceIDLocation: InstanceIDOnResource, Instances: 60, Parallelism: 2, MinSamplesPerSeries: 2, MaxSamplesPerSeries: 10, Pause: 100 * time.Millisecond}
 	mds, _ := runSimulated(t, cfg, 10*time.Second)
 	assert.Len(t, mds, 100, "one emission per 100 ms pause")
 	for _, md := range mds {
@@ -235,7 +235,7 @@ func TestPauseFollowsEveryEmission(t *testing.T) {
 func TestFullSpeedWaitsForTheClockInsteadOfRunningAhead(t *testing.T) {
 	// One instance and a clock that only moves when the worker sleeps: without the
 	// rule the series would run ahead of the clock without bound.
-	cfg := &Config{Instances: 1, Parallelism: 1, MinSamplesPerSeries: 2, MaxSamplesPerSeries: 10, Pause: 0}
+	cfg := &Config{InstanceIDLocation: InstanceIDOnResource, Instances: 1, Parallelism: 1, MinSamplesPerSeries: 2, MaxSamplesPerSeries: 10, Pause: 0}
 	mds, clock := runSimulated(t, cfg, 10*time.Second)
 	samples := countSamples(mds)
 	// Two series, one sample per millisecond each over 10 s, plus the one second of lead.
