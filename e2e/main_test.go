@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -47,28 +46,9 @@ func shippedConfig(t *testing.T, name string) string {
 }
 
 // startCollector runs the distribution with the shipped configuration files and
-// env on top of the environment; it is killed at the end of the test if still running.
+// env on top of the environment, and waits until it is healthy; it is stopped at the
+// end of the test if still running.
 func startCollector(t *testing.T, env map[string]string, configs ...string) *collectorproc.Process {
 	t.Helper()
-	bin, err := repo.CollectorBinary()
-	require.NoError(t, err)
-	if len(configs) == 0 {
-		configs = []string{shippedConfig(t, "collector-config.yaml")}
-	}
-	proc, err := collectorproc.Start(context.Background(), collectorproc.Options{
-		Binary:  bin,
-		Configs: configs,
-		Env:     env,
-		LogPath: filepath.Join(t.TempDir(), "collector.log"),
-	}, true)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		if _, err := proc.Stop(30 * time.Second); err != nil {
-			t.Log(err)
-		}
-		if t.Failed() {
-			t.Logf("--- collector log ---\n%s", proc.Log())
-		}
-	})
-	return proc
+	return runCollector(t, env, "", true, configs...)
 }
