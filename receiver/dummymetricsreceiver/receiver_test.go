@@ -78,21 +78,25 @@ func startReceiver(t *testing.T, cfg *Config, next consumer.Metrics, tel *compon
 }
 
 func TestConcurrentWorkersAtFullSpeed(t *testing.T) {
-	tel := componenttest.NewTelemetry()
-	defer func() { require.NoError(t, tel.Shutdown(context.Background())) }()
-	checker := newSeriesChecker()
-	cfg := &Config{InstanceIDLocation: InstanceIDOnResource, Instances: 12, Parallelism: 3, MinSamplesPerSeries: 2, MaxSamplesPerSeries: 10, Pause: 0}
-	rcv := startReceiver(t, cfg, checker, tel)
-	time.Sleep(time.Second)
-	require.NoError(t, rcv.Shutdown(context.Background()))
+	for _, location := range []string{InstanceIDOnDataPoint, InstanceIDOnResource} {
+		t.Run("instance_id_location="+location, func(t *testing.T) {
+			tel := componenttest.NewTelemetry()
+			defer func() { require.NoError(t, tel.Shutdown(context.Background())) }()
+			checker := newSeriesChecker()
+			cfg := &Config{InstanceIDLocation: location, Instances: 12, Parallelism: 3, MinSamplesPerSeries: 2, MaxSamplesPerSeries: 10, Pause: 0}
+			rcv := startReceiver(t, cfg, checker, tel)
+			time.Sleep(time.Second)
+			require.NoError(t, rcv.Shutdown(context.Background()))
 
-	require.Empty(t, checker.problems)
-	assert.Len(t, checker.last, 24, "12 instances x {CPU, Memory}")
-	assert.Positive(t, checker.samples)
-	assert.Equal(t, checker.samples, sumOf(t, tel, "otelcol_receiver_accepted_metric_points"),
-		"the receiver's telemetry counts exactly the samples it emitted")
-	assert.Equal(t, checker.samples, rcv.totals.accepted.Load())
-	assert.Zero(t, rcv.totals.refused.Load())
+			require.Empty(t, checker.problems)
+			assert.Len(t, checker.last, 24, "12 instances x {CPU, Memory}")
+			assert.Positive(t, checker.samples)
+			assert.Equal(t, checker.samples, sumOf(t, tel, "otelcol_receiver_accepted_metric_points"),
+				"the receiver's telemetry counts exactly the samples it emitted")
+			assert.Equal(t, checker.samples, rcv.totals.accepted.Load())
+			assert.Zero(t, rcv.totals.refused.Load())
+		})
+	}
 }
 
 func TestRefusedSamplesAreCountedAndTheWorkerBacksOff(t *testing.T) {
