@@ -118,6 +118,10 @@ func run(promAddr string, zpages bool, progressEvery time.Duration) error {
 		}
 	}
 
+	if hint := fullLoadHint(os.Getenv); hint != "" {
+		fmt.Println(hint)
+	}
+
 	col, err := collectorproc.Start(ctx, collectorproc.Options{
 		Binary:  collectorBin,
 		Configs: configs,
@@ -156,6 +160,20 @@ func run(promAddr string, zpages bool, progressEvery time.Duration) error {
 			printProgress(ctx, col, prom)
 		}
 	}
+}
+
+// fullLoadHint warns of the one combination that loses most samples by design: no
+// pause and no rate, with the exporter's queue, which drops batches when full
+// instead of holding the generator back.
+func fullLoadHint(getenv func(string) string) string {
+	pause, err := time.ParseDuration(getenv("GENERATOR_PAUSE"))
+	unpaced := err == nil && pause == 0 && (getenv("GENERATOR_RATE") == "" || getenv("GENERATOR_RATE") == "0")
+	if !unpaced || getenv("SINK_QUEUE_ENABLED") == "false" {
+		return ""
+	}
+	return "Note: GENERATOR_PAUSE=0 with the exporter's queue on generates faster than any backend stores;\n" +
+		"the queue then drops most batches (counted as enqueue failures). For a full-load run set\n" +
+		"SINK_QUEUE_ENABLED=false SINK_MAX_RETRY_TIME=1m, so that the backend's pace holds the generator back."
 }
 
 func printHowToLook(col *collectorproc.Process, prom *promserver.Server) {
