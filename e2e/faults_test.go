@@ -4,6 +4,7 @@
 package e2e
 
 import (
+	"maps"
 	"net/http"
 	"sort"
 	"strconv"
@@ -304,7 +305,12 @@ func TestStopDuringOutage(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			prom := startPrometheus(t, promserver.Options{})
 			front := startFaultFront(t, prom)
-			col := startCollector(t, loadEnv(front.WriteURL, tt.env))
+			// One request per batch: the exporter counts a whole batch as failed when
+			// any of its requests fails, so a batch cut in two by the outage would
+			// count its delivered half as dropped too.
+			env := map[string]string{"SINK_MAX_REQUEST_BYTES": "16777216"}
+			maps.Copy(env, tt.env)
+			col := startCollector(t, loadEnv(front.WriteURL, env))
 
 			waitAccepted(t, front, 3, 60*time.Second)
 			if tt.hang {

@@ -73,6 +73,17 @@ type Process struct {
 // Start starts the collector. With waitHealthy it returns once the health check
 // answers, or with an error carrying the log when the collector exits first.
 func Start(ctx context.Context, opts Options, waitHealthy bool) (*Process, error) {
+	// A port picked free can be taken by another process before the collector binds
+	// it; then the collector exits at once, and a second pick of ports is tried.
+	for attempt := 1; ; attempt++ {
+		p, err := start(ctx, opts, waitHealthy)
+		if err == nil || attempt == 3 || !strings.Contains(err.Error(), "address already in use") {
+			return p, err
+		}
+	}
+}
+
+func start(ctx context.Context, opts Options, waitHealthy bool) (*Process, error) {
 	env := map[string]string{}
 	for k, v := range opts.Env {
 		env[k] = v
