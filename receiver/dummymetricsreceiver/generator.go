@@ -213,9 +213,9 @@ func newBatch(s *shard, pointAttributes bool) *batch {
 // add stages an emission.
 func (b *batch) add(e emission, startMillis int64) {
 	b.samples += e.samples
-	b.perMetric[e.metric] += e.samples
 	if b.pointAttributes {
 		// One shared resource: no need to know where each instance goes.
+		b.perMetric[e.metric] += e.samples
 		b.emissions = append(b.emissions, stagedEmission{
 			startMillis: startMillis,
 			instance:    int32(e.instance),
@@ -233,7 +233,6 @@ func (b *batch) add(e emission, startMillis int64) {
 	b.groups[group].samples[e.metric] += e.samples
 	b.emissions = append(b.emissions, stagedEmission{
 		startMillis: startMillis,
-		instance:    int32(e.instance),
 		group:       group,
 		metric:      int32(e.metric),
 		samples:     int32(e.samples),
