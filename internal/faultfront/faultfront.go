@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -296,11 +297,7 @@ func (f *Front) decode(body []byte) (int, []string) {
 func (f *Front) Stats() map[int]Counts {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	out := make(map[int]Counts, len(f.stats))
-	for k, v := range f.stats {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(f.stats)
 }
 
 // Total adds up the requests and samples of every status.

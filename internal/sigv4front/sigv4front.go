@@ -23,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -306,11 +307,7 @@ func (f *Front) ProxyErrors() int64 { return f.proxyErrors.Load() }
 func (f *Front) Reasons() map[string]int64 {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	out := make(map[string]int64, len(f.reasons))
-	for k, v := range f.reasons {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(f.reasons)
 }
 
 // Server serves a Front on a loopback port.
