@@ -9,11 +9,9 @@ package collectorproc
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"regexp"
@@ -24,6 +22,7 @@ import (
 
 	"github.com/ampload/otelcol-dummymetrics/internal/promserver"
 	"github.com/ampload/otelcol-dummymetrics/internal/scrape"
+	"github.com/ampload/otelcol-dummymetrics/internal/waitready"
 )
 
 // ShippedFeatureGates are the feature gates every shipped way of running turns on
@@ -172,24 +171,7 @@ func start(ctx context.Context, opts Options, waitHealthy bool) (*Process, error
 }
 
 func (p *Process) waitHealthy(ctx context.Context, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		select {
-		case <-p.exited:
-			return errors.New("the collector exited while starting")
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-		resp, err := http.Get(p.HealthURL)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-	}
-	return fmt.Errorf("the collector was not healthy at %s after %s", p.HealthURL, timeout)
+	return waitready.HTTP(ctx, "the collector", p.HealthURL, p.exited, 50*time.Millisecond, timeout)
 }
 
 // Pid is the collector's process id.

@@ -8,7 +8,6 @@ package promserver
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -20,6 +19,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/ampload/otelcol-dummymetrics/internal/waitready"
 )
 
 // Options configure a Prometheus server.
@@ -110,24 +111,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 }
 
 func (s *Server) waitReady(ctx context.Context, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		select {
-		case <-s.exited:
-			return errors.New("prometheus exited while starting")
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-		resp, err := http.Get(s.URL + "/-/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-	}
-	return fmt.Errorf("prometheus not ready at %s after %s", s.URL, timeout)
+	return waitready.HTTP(ctx, "prometheus", s.URL+"/-/ready", s.exited, 100*time.Millisecond, timeout)
 }
 
 // Stop terminates Prometheus, waits for it, and removes a temporary data folder.
