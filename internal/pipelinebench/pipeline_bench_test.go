@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
@@ -277,18 +278,8 @@ func BenchmarkStages(b *testing.B) {
 	})
 
 	b.Run("stage=export", func(b *testing.B) {
-		sink := NewSink()
-		defer sink.Close()
-		b.Setenv("PROMETHEUS_WRITE_URL", sink.URL)
-		b.Setenv("SINK_QUEUE_ENABLED", "false")
 		ctx := context.Background()
-		cfg, err := LoadConfig(ctx, shippedConfig(b))
-		require.NoError(b, err)
-		f := cfg.Factories.Exporter
-		exp, err := f.CreateMetrics(ctx, exportertest.NewNopSettings(f.Type()), cfg.Exporter)
-		require.NoError(b, err)
-		require.NoError(b, exp.Start(ctx, componenttest.NewNopHost()))
-		defer func() { require.NoError(b, exp.Shutdown(ctx)) }()
+		sink, exp := startSyncExporter(b, nil)
 		runBatches(b, func(md pmetric.Metrics) {
 			if err := exp.ConsumeMetrics(ctx, md); err != nil {
 				b.Fatal(err)
@@ -443,21 +434,12 @@ func BenchmarkPayloadShape(b *testing.B) {
 			m.report(b)
 		})
 		b.Run("shape="+shape.name+"/stage=export", func(b *testing.B) {
-			sink := NewSink()
-			defer sink.Close()
-			b.Setenv("PROMETHEUS_WRITE_URL", sink.URL)
-			b.Setenv("SINK_QUEUE_ENABLED", "false")
 			ctx := context.Background()
-			cfg, err := LoadConfig(ctx, shippedConfig(b))
-			require.NoError(b, err)
-			if !shape.constantLabels {
-				cfg.Exporter.(*prometheusremotewriteexporter.Config).ResourceConstantLabels = resourcetotelemetry.Settings{}
-			}
-			f := cfg.Factories.Exporter
-			exp, err := f.CreateMetrics(ctx, exportertest.NewNopSettings(f.Type()), cfg.Exporter)
-			require.NoError(b, err)
-			require.NoError(b, exp.Start(ctx, componenttest.NewNopHost()))
-			defer func() { require.NoError(b, exp.Shutdown(ctx)) }()
+			sink, exp := startSyncExporter(b, func(cfg *Config) {
+				if !shape.constantLabels {
+					cfg.Exporter.(*prometheusremotewriteexporter.Config).ResourceConstantLabels = resourcetotelemetry.Settings{}
+				}
+			})
 			var m meter
 			for i := 0; m.samples < int64(b.N); i++ {
 				md := shape.build(flat[i%len(flat)])
@@ -472,4 +454,27 @@ func BenchmarkPayloadShape(b *testing.B) {
 			m.report(b)
 		})
 	}
+}
+
+// startSyncExporter starts the shipped exporter without its queue (each export
+// returns once sent), adjusted by adjust when not nil, writing into a new sink.
+// Both are stopped at the end of the benchmark.
+func startSyncExporter(b *testing.B, adjust func(*Config)) (*Sink, exporter.Metrics) {
+	b.Helper()
+	sink := NewSink()
+	b.Cleanup(sink.Close)
+	b.Setenv("PROMETHEUS_WRITE_URL", sink.URL)
+	b.Setenv("SINK_QUEUE_ENABLED", "false")
+	ctx := context.Background()
+	cfg, err := LoadConfig(ctx, shippedConfig(b))
+	require.NoError(b, err)
+	if adjust != nil {
+		adjust(cfg)
+	}
+	f := cfg.Factories.Exporter
+	exp, err := f.CreateMetrics(ctx, exportertest.NewNopSettings(f.Type()), cfg.Exporter)
+	require.NoError(b, err)
+	require.NoError(b, exp.Start(ctx, componenttest.NewNopHost()))
+	b.Cleanup(func() { require.NoError(b, exp.Shutdown(ctx)) })
+	return sink, exp
 }
