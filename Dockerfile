@@ -1,18 +1,16 @@
-# Container image of the otelcol-dummymetrics distribution: `make docker`, or
-#   docker build -t otelcol-dummymetrics:0.1.0 .
-# docs/deploy.md describes the image and how to run it on ECS and EKS;
-# deploy/dockerfile_test.go checks this file against builder-config.yaml, go.mod
-# and the Makefile.
+# Container image of the otelcol-dummymetrics distribution: `make docker`, which
+# passes the versions it pins (Go from go.mod, ocb from the Makefile) as build
+# arguments. docs/deploy.md describes the image and how to run it on ECS and EKS.
 
 # --- build: the distribution, with the pinned ocb, from builder-config.yaml ------
-# Go as in go.mod's go directive.
-FROM golang:1.26 AS build
-# Behind a corporate module proxy: docker build --build-arg GOPROXY=https://... .
+ARG GO_VERSION
+FROM golang:${GO_VERSION} AS build
+# Behind a corporate module proxy: make docker DOCKER_FLAGS='--build-arg GOPROXY=https://...'
 # (a build argument is in the environment of every RUN below; empty means Go's default).
 ARG GOPROXY
-# As the Makefile's OCB_VERSION.
-ARG OCB_VERSION=v0.165.0
+ARG OCB_VERSION
 WORKDIR /src
+RUN test -n "$OCB_VERSION" || { echo "build with make docker, which passes OCB_VERSION" >&2; exit 1; }
 RUN --mount=type=cache,target=/root/.cache/go-build \
     --mount=type=cache,target=/go/pkg/mod \
     go install go.opentelemetry.io/collector/cmd/builder@${OCB_VERSION}

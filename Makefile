@@ -6,10 +6,6 @@ OCB_VERSION            := v0.165.0
 PROMETHEUS_VERSION     := v0.316.0
 GOLANGCI_LINT_VERSION  := v2.15.0
 
-# The exporter retries 429 answers only behind this feature gate (the original
-# sample retried them); every shipped way of running turns it on.
-FEATURE_GATES := exporter.prometheusremotewritexporter.RetryOn429
-
 SHELL         := /bin/bash
 TOOLS         := $(CURDIR)/.tools/bin
 OCB           := $(TOOLS)/builder
@@ -17,7 +13,9 @@ PROMETHEUS    := $(TOOLS)/prometheus
 GOLANGCI_LINT := $(TOOLS)/golangci-lint
 COLLECTOR     := _build/otelcol-dummymetrics
 RECEIVER_DIR  := receiver/dummymetricsreceiver
-MODULES       := . $(RECEIVER_DIR)
+# The product (the root module and the receiver) and the tooling that proves it
+# (test/: the end-to-end tests, the stand-in backends, the pipeline benchmarks).
+MODULES       := . $(RECEIVER_DIR) test
 IMAGE         ?= otelcol-dummymetrics:0.1.0
 
 export OTELCOL_BINARY    := $(CURDIR)/$(COLLECTOR)
@@ -59,34 +57,35 @@ test: unit-test e2e-test
 
 unit-test:
 	cd $(RECEIVER_DIR) && go test -race -count=1 ./...
-	go test -race -count=1 $$(go list ./... | grep -v /e2e)
+	go test -race -count=1 ./...
+	cd test && go test -race -count=1 ./backend/... ./pipelinebench/...
 
 e2e-test: $(COLLECTOR) $(PROMETHEUS) $(OCB)
-	go test -count=1 -timeout 30m -v ./e2e/...
+	cd test && go test -count=1 -timeout 45m -v ./e2e/...
 
 ## bench: the distribution against a real local Prometheus for a matrix of
 ## parallelisms and exporter modes; table and chart in results/<timestamp>/.
 ## BENCH_FLAGS overrides the matrix, e.g.
 ##   make bench BENCH_FLAGS='-gen 1,2 -sink 1,2,4,8 -duration 60s'
-## (go run ./cmd/bench -h lists the flags). The default is the full-load recipe:
-## without the exporter's queue, the backend's pace holds the generator back
-## instead of a full queue dropping batches (docs/performance.md).
-BENCH_FLAGS ?= -gen 1,2 -sink 1,2,4 -modes ordered -env SINK_QUEUE_ENABLED=false -env SINK_MAX_RETRY_TIME=1m -tag 'queue off'
+## (go run ./cmd/bench -h lists the flags; -url runs it against any backend).
+BENCH_FLAGS ?=
 
 bench: $(COLLECTOR) $(PROMETHEUS)
 	go run ./cmd/bench $(BENCH_FLAGS)
 
 ## bench-pipeline: the in-process pipeline benchmarks (ns, CPU and allocations per sample)
 bench-pipeline:
-	go test -run '^$$' -bench . -benchtime 3s ./internal/pipelinebench/
+	cd test && go test -run '^$$' -bench . -benchtime 3s ./pipelinebench/
 
 ## lint: golangci-lint (pinned) over every module
 lint: $(GOLANGCI_LINT)
 	@for m in $(MODULES); do echo "lint $$m"; (cd $$m && $(GOLANGCI_LINT) run ./...) || exit 1; done
 
-## docker: the container image (needs a Docker engine)
+## docker: the container image (needs a Docker engine), with the Go and ocb
+## versions of go.mod and this Makefile
 docker:
-	docker build -t $(IMAGE) .
+	docker build --build-arg GO_VERSION=$$(go mod edit -json | sed -n 's/^\t"Go": "\(.*\)",*$$/\1/p') \
+		--build-arg OCB_VERSION=$(OCB_VERSION) $(DOCKER_FLAGS) -t $(IMAGE) .
 
 ## clean: build output; distclean: also the installed tools
 clean:

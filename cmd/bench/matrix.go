@@ -6,6 +6,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -25,6 +26,22 @@ const (
 	// arrive out of order, so Prometheus gets an out-of-order window.
 	Unordered Mode = "unordered"
 )
+
+// multipleWorkersGate lets remote_write_queue.num_consumers batches be in flight.
+const multipleWorkersGate = "exporter.prometheusremotewritexporter.EnableMultipleWorkers"
+
+// overlays are the collector configuration of the mode: unordered sends one
+// request at a time of each of sink batches in flight, so that as many requests
+// are in flight as in the ordered mode. The queue must be on for its consumers.
+func (m Mode) overlays(sink int) []string {
+	if m != Unordered {
+		return nil
+	}
+	return []string{
+		"yaml:exporters::prometheus_remote_write::max_batch_request_parallelism: 1",
+		fmt.Sprintf("yaml:exporters::prometheus_remote_write::remote_write_queue: {enabled: true, num_consumers: %d}", sink),
+	}
+}
 
 // Pace is how the generator is paced: a pause after each emission per worker, or
 // a total rate in samples per second.
@@ -242,12 +259,11 @@ var reserved = map[string]bool{
 }
 
 // Env is the collector's environment for the point.
-func (p Point) Env(writeURL string, extra map[string]string) map[string]string {
-	env := map[string]string{}
-	for k, v := range extra {
-		env[k] = v
+func (p Point) Env(extra map[string]string) map[string]string {
+	env := maps.Clone(extra)
+	if env == nil {
+		env = map[string]string{}
 	}
-	env["PROMETHEUS_WRITE_URL"] = writeURL
 	env["GENERATOR_PARALLELISM"] = strconv.Itoa(p.GenParallelism)
 	env["GENERATOR_INSTANCES"] = strconv.Itoa(p.Instances)
 	env["SINK_PARALLELISM"] = strconv.Itoa(p.SinkParallelism)

@@ -127,9 +127,8 @@ func TestParseEnv(t *testing.T) {
 
 func TestPointEnv(t *testing.T) {
 	p := Point{GenParallelism: 2, SinkParallelism: 4, Instances: 50000, Pace: Pace{Rate: 450000}, Mode: Unordered}
-	env := p.Env("http://127.0.0.1:9/api/v1/write", map[string]string{"SINK_BATCH_SIZE": "8192"})
+	env := p.Env(map[string]string{"SINK_BATCH_SIZE": "8192"})
 	assert.Equal(t, map[string]string{
-		"PROMETHEUS_WRITE_URL":  "http://127.0.0.1:9/api/v1/write",
 		"GENERATOR_PARALLELISM": "2",
 		"GENERATOR_INSTANCES":   "50000",
 		"SINK_PARALLELISM":      "4",
@@ -138,7 +137,7 @@ func TestPointEnv(t *testing.T) {
 		"SINK_BATCH_SIZE":       "8192",
 	}, env)
 	p.Pace = Pace{Pause: 2 * time.Millisecond}
-	env = p.Env("u", nil)
+	env = p.Env(nil)
 	assert.Equal(t, "2ms", env["GENERATOR_PAUSE"])
 	assert.Equal(t, "0", env["GENERATOR_RATE"])
 }
@@ -152,16 +151,21 @@ func TestParseFlags(t *testing.T) {
 	}{
 		{name: "defaults", check: func(t *testing.T, o *options) {
 			assert.Len(t, o.matrix.Points(), 6, "a few minutes by default")
+			assert.Empty(t, o.backend.WriteURL, "a local Prometheus by default")
 			assert.Equal(t, 10*time.Second, o.warmup)
 			assert.Equal(t, 20*time.Second, o.duration)
 		}},
-		{name: "soak run", args: []string{"-sink", "2", "-modes", "ordered", "-duration", "10m", "-env", "A=1", "-env", "B=2"}, check: func(t *testing.T, o *options) {
+		{name: "soak run", args: []string{"-gen", "2", "-sink", "2", "-modes", "ordered", "-duration", "10m", "-env", "A=1", "-env", "B=2"}, check: func(t *testing.T, o *options) {
 			assert.Len(t, o.matrix.Points(), 1)
 			assert.Equal(t, 10*time.Minute, o.duration)
 			assert.Equal(t, map[string]string{"A": "1", "B": "2"}, o.env)
 		}},
 		{name: "short window", args: []string{"-duration", "10ms"}, wantErr: "-duration 10ms: at least 1s"},
 		{name: "arguments", args: []string{"fast"}, wantErr: "flags only"},
+		{name: "a remote backend", args: []string{"-url", "https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1/api/v1/remote_write"}, check: func(t *testing.T, o *options) {
+			assert.Equal(t, "eu-west-1", o.backend.SigV4Region, "AMP is signed in the workspace's region")
+		}},
+		{name: "a bad URL", args: []string{"-url", "127.0.0.1:9090/api/v1/write"}, wantErr: "is not an http(s) URL"},
 		{name: "matrix and env errors together", args: []string{"-gen", "7", "-env", "GENERATOR_RATE=1"}, wantErr: "GENERATOR_RATE"},
 	}
 	for _, tt := range tests {

@@ -1,0 +1,109 @@
+// Copyright The ampload authors
+// SPDX-License-Identifier: Apache-2.0
+
+package runner
+
+import (
+	"bufio"
+	"encoding/json"
+	"strings"
+	"time"
+)
+
+// LogEntry is one line of the collector's JSON log, with the fields the runner reads.
+type LogEntry struct {
+	Level   string    `json:"level"`
+	Time    time.Time `json:"ts"`
+	Message string    `json:"msg"`
+	Error   string    `json:"error"`
+
+	// The receiver's report when it stops.
+	Emitted  int64 `json:"emitted_samples"`
+	Accepted int64 `json:"accepted_samples"`
+	Refused  int64 `json:"refused_samples"`
+
+	// The exporter's report of a request answered with an error.
+	StatusCode int `json:"status_code"`
+	Attempt    int `json:"retry_attempt"`
+
+	// The exporter's report of a batch it gave up: dropped after its queue, or
+	// rejected at its entry (the queue was full, or without a queue, the export failed).
+	DroppedItems  int64 `json:"dropped_items"`
+	RejectedItems int64 `json:"rejected_items"`
+
+	// Raw is the line as logged.
+	Raw string `json:"-"`
+}
+
+// Log is the collector's log, decoded; lines that are not JSON (a panic, say) are
+// kept as entries with only Raw set and level "unknown".
+type Log []LogEntry
+
+// ParseLog decodes a JSON-lines log.
+func ParseLog(text string) Log {
+	var out Log
+	scanner := bufio.NewScanner(strings.NewReader(text))
+	scanner.Buffer(make([]byte, 1<<20), 1<<20)
+	for scanner.Scan() {
+		line := scanner.Text()
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		var e LogEntry
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			e = LogEntry{Level: "unknown", Message: line}
+		}
+		e.Raw = line
+		out = append(out, e)
+	}
+	return out
+}
+
+// Log messages the runner looks for.
+const (
+	msgReceiverStopped = "Stopped generating dummy metrics"
+	msgFailedRequest   = "failed to send WriteRequest to remote endpoint"
+	msgDropped         = "Exporting failed. Dropping data."
+	msgRejected        = "Exporting failed. Rejecting data."
+)
+
+// ReceiverReports are the dummymetrics receivers' reports at shutdown.
+func (l Log) ReceiverReports() []LogEntry { return l.with(msgReceiverStopped) }
+
+// FailedRequests are the exporter's reports of requests answered with an error
+// status, one per attempt, with the backend's answer in Error.
+func (l Log) FailedRequests() []LogEntry { return l.with(msgFailedRequest) }
+
+// Unsent adds up the samples of the batches the exporter reported it gave up, and
+// counts those reports: one line per batch.
+func (l Log) Unsent() (samples int64, batches int) {
+	for _, e := range l {
+		if strings.HasPrefix(e.Message, msgDropped) || strings.HasPrefix(e.Message, msgRejected) {
+			samples += e.DroppedItems + e.RejectedItems
+			batches++
+		}
+	}
+	return samples, batches
+}
+
+// Problems are the lines at level warn or above, and lines that are not JSON.
+func (l Log) Problems() []LogEntry {
+	var out []LogEntry
+	for _, e := range l {
+		switch e.Level {
+		case "warn", "error", "dpanic", "panic", "fatal", "unknown":
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func (l Log) with(prefix string) []LogEntry {
+	var out []LogEntry
+	for _, e := range l {
+		if strings.HasPrefix(e.Message, prefix) {
+			out = append(out, e)
+		}
+	}
+	return out
+}

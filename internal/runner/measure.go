@@ -1,0 +1,117 @@
+// Copyright The ampload authors
+// SPDX-License-Identifier: Apache-2.0
+
+package runner
+
+import "math"
+
+// Measurement is what one window of a run measured: a load-test stage or a bench
+// point. Counts are samples unless named otherwise; rates are per second.
+type Measurement struct {
+	Seconds float64 `json:"seconds"`
+
+	// What the receiver's schedule asked for, and what it fell behind on (0 when
+	// it is paced by a pause or not at all).
+	Scheduled float64 `json:"scheduled_samples"`
+	Shortfall float64 `json:"shortfall_samples"`
+	// HeldBackSeconds is the time the generator workers waited for the pipeline
+	// to take their payloads, summed over the workers.
+	HeldBackSeconds float64 `json:"held_back_seconds"`
+
+	// From the collector's telemetry: emitted = accepted + refused; the exporter's
+	// sent, failed and dropped-at-the-queue counts.
+	Emitted       float64 `json:"emitted_samples"`
+	Refused       float64 `json:"refused_samples"`
+	Sent          float64 `json:"sent_samples"`
+	SendFailed    float64 `json:"send_failed_samples"`
+	EnqueueFailed float64 `json:"enqueue_failed_samples"`
+
+	// The write requests: their latency, their answers by status, and their
+	// compressed bytes.
+	Latency   Quantiles          `json:"latency_seconds"`
+	Responses map[string]float64 `json:"responses"`
+	Bytes     float64            `json:"request_bytes"`
+
+	CollectorCPU float64 `json:"collector_cpu_seconds"`
+	OtherCPU     float64 `json:"other_cpu_seconds"`
+	PeakRSS      int64   `json:"collector_peak_rss_bytes"`
+
+	// From the local Prometheus, when the run started one: samples appended, and
+	// refused as out of order, too old or out of bounds; its CPU.
+	Stored        float64 `json:"stored_samples,omitempty"`
+	Rejected      float64 `json:"rejected_samples,omitempty"`
+	PrometheusCPU float64 `json:"prometheus_cpu_seconds,omitempty"`
+}
+
+// Quantiles are latency percentiles, in seconds.
+type Quantiles struct {
+	P50 float64 `json:"p50"`
+	P90 float64 `json:"p90"`
+	P99 float64 `json:"p99"`
+}
+
+// Measure computes what the window measured.
+func Measure(w Window) Measurement {
+	requests := w.Requests()
+	m := Measurement{
+		Seconds:         w.Duration().Seconds(),
+		Scheduled:       w.Collector(MetricScheduled),
+		Shortfall:       w.Collector(MetricShortfall),
+		HeldBackSeconds: w.Collector(MetricHeldBack),
+		Emitted:         w.Emitted(),
+		Refused:         w.Collector(MetricRefused),
+		Sent:            w.Collector(MetricSent),
+		SendFailed:      w.Collector(MetricSendFailed),
+		EnqueueFailed:   w.Collector(MetricEnqueueFailed),
+		Latency:         Quantiles{P50: nanToZero(requests.Quantile(0.5)), P90: nanToZero(requests.Quantile(0.9)), P99: nanToZero(requests.Quantile(0.99))},
+		Responses:       w.Responses(),
+		Bytes:           w.Collector(MetricRequestBytes + "_sum"),
+		CollectorCPU:    w.CollectorCPU().Seconds(),
+		OtherCPU:        w.OtherCPU().Seconds(),
+		PeakRSS:         w.To.CollectorUsage.PeakRSS,
+	}
+	if w.To.Prometheus != nil {
+		m.Stored = w.Prometheus("prometheus_tsdb_head_samples_appended_total")
+		m.Rejected = w.Prometheus("prometheus_tsdb_out_of_order_samples_total") +
+			w.Prometheus("prometheus_tsdb_too_old_samples_total") + w.Prometheus("prometheus_tsdb_out_of_bound_samples_total")
+		m.PrometheusCPU = w.PrometheusCPU().Seconds()
+	}
+	return m
+}
+
+// Lost is every sample the collector counted as not delivered: refused by the
+// pipeline, failed, or dropped at a full queue. The exporter counts a failed
+// batch whole, so with several requests per batch this is an upper bound.
+func (m Measurement) Lost() float64 { return m.Refused + m.SendFailed + m.EnqueueFailed }
+
+// Rate is n per second of the window.
+func (m Measurement) Rate(n float64) float64 {
+	if m.Seconds <= 0 {
+		return 0
+	}
+	return n / m.Seconds
+}
+
+// MicrosPerSample is a CPU time per sample sent, in µs (NaN when none was sent).
+func (m Measurement) MicrosPerSample(cpuSeconds float64) float64 {
+	if m.Sent <= 0 {
+		return math.NaN()
+	}
+	return cpuSeconds * 1e6 / m.Sent
+}
+
+// Requests is the number of write requests answered, whatever their status.
+func (m Measurement) Requests() float64 {
+	total := 0.0
+	for _, n := range m.Responses {
+		total += n
+	}
+	return total
+}
+
+func nanToZero(v float64) float64 {
+	if math.IsNaN(v) {
+		return 0
+	}
+	return v
+}

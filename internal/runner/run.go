@@ -1,0 +1,160 @@
+// Copyright The ampload authors
+// SPDX-License-Identifier: Apache-2.0
+
+package runner
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Options describe a run: the backend, and the collector that writes to it.
+type Options struct {
+	// Backend is where the collector writes; an empty WriteURL starts a local
+	// Prometheus with the Prometheus options, as `make run` does.
+	Backend    Backend
+	Prometheus PrometheusOptions
+	// Collector runs on top of the shipped configuration; Start adds what the
+	// backend needs (the endpoint, SigV4, headers).
+	Collector CollectorOptions
+}
+
+// Run is a collector writing to a backend: the three steps of every command that
+// starts one (make run, the load test, the bench) are Start, Snapshot while it
+// runs, and Stop; what they report is computed from the snapshots afterwards.
+type Run struct {
+	Backend    Backend
+	Prometheus *Prometheus // nil against a remote backend
+	Collector  *Collector
+	Querier    *Querier
+}
+
+// Start checks the backend (or starts the local Prometheus), then starts the collector.
+func Start(ctx context.Context, opts Options) (*Run, error) {
+	r := &Run{Backend: opts.Backend}
+	if r.Backend.WriteURL == "" {
+		prom, err := StartPrometheus(ctx, opts.Prometheus)
+		if err != nil {
+			return nil, err
+		}
+		r.Prometheus = prom
+		r.Backend.WriteURL, r.Backend.QueryURL = prom.WriteURL, prom.URL
+	} else {
+		if r.Backend.QueryURL == "" {
+			var err error
+			if r.Backend.QueryURL, err = DeriveQueryURL(r.Backend.WriteURL); err != nil {
+				return nil, err
+			}
+		}
+		if err := r.Backend.Check(ctx); err != nil {
+			return nil, err
+		}
+	}
+	var err error
+	if r.Querier, err = r.Backend.NewQuerier(); err != nil {
+		r.Close()
+		return nil, err
+	}
+	col := opts.Collector
+	col.Env = maps.Clone(col.Env)
+	if col.Env == nil {
+		col.Env = map[string]string{}
+	}
+	col.Env["PROMETHEUS_WRITE_URL"] = r.Backend.WriteURL
+	col.Configs = append(append([]string{"collector-config.yaml"}, col.Configs...), r.Backend.collectorConfigs(col.Env)...)
+	if r.Collector, err = StartCollector(ctx, col); err != nil {
+		r.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// collectorConfigs are the overlays that make the collector authenticate as the
+// backend asks; secrets go through env, never the command line.
+func (b Backend) collectorConfigs(env map[string]string) []string {
+	var out []string
+	u, _ := url.Parse(b.WriteURL)
+	if b.SigV4Region != "" || IsAMP(u) {
+		out = append(out, "collector-config-amp.yaml")
+		if b.SigV4Region != "" {
+			env["AWS_REGION"] = b.SigV4Region
+		}
+	}
+	headers := maps.Clone(b.Headers)
+	if b.BearerToken != "" {
+		if headers == nil {
+			headers = map[string]string{}
+		}
+		headers["Authorization"] = "Bearer " + b.BearerToken
+	}
+	if len(headers) > 0 {
+		var refs []string
+		for i, name := range sortedKeys(headers) {
+			variable := "RUNNER_HEADER_" + strconv.Itoa(i)
+			env[variable] = headers[name]
+			refs = append(refs, strconv.Quote(name)+": ${env:"+variable+"}")
+		}
+		out = append(out, "yaml:exporters::prometheus_remote_write::http::headers: {"+strings.Join(refs, ", ")+"}")
+	}
+	return out
+}
+
+// Stop stops the collector, waiting up to timeout; the local Prometheus keeps
+// running for the read-back until Close.
+func (r *Run) Stop(timeout time.Duration) error {
+	code, err := r.Collector.Stop(timeout)
+	if err == nil && code != 0 {
+		err = fmt.Errorf("the collector exited with code %d:\n%s", code, lastLines(r.Collector.Log(), 5))
+	}
+	return err
+}
+
+// Close stops the local Prometheus, if any.
+func (r *Run) Close() {
+	if r.Prometheus != nil {
+		_ = r.Prometheus.Stop()
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// Watch snapshots the run every `every` and once more at until, handing each
+// snapshot to observe, and returns the last one. It ends early when ctx ends or
+// the collector exits, with an error.
+func (r *Run) Watch(ctx context.Context, until time.Time, every time.Duration, observe func(Snapshot)) (Snapshot, error) {
+	for {
+		wait := min(every, time.Until(until))
+		if wait > 0 {
+			select {
+			case <-ctx.Done():
+				return Snapshot{}, ctx.Err()
+			case <-r.Collector.Exited():
+				return Snapshot{}, fmt.Errorf("the collector exited with code %d:\n%s", r.Collector.ExitCode(), lastLines(r.Collector.Log(), 5))
+			case <-time.After(wait):
+			}
+		}
+		s, err := r.Snapshot(ctx)
+		if err != nil {
+			return s, err
+		}
+		if observe != nil {
+			observe(s)
+		}
+		if !time.Now().Before(until) {
+			return s, nil
+		}
+	}
+}

@@ -1,0 +1,141 @@
+// Copyright The ampload authors
+// SPDX-License-Identifier: Apache-2.0
+
+package runner
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+)
+
+// Snapshot is every counter a run reads, at one moment: the collector's telemetry
+// and resource usage and, when the run started its own Prometheus, Prometheus's.
+type Snapshot struct {
+	At              time.Time
+	Collector       Metrics
+	CollectorUsage  Usage
+	Prometheus      Metrics // nil against a remote backend
+	PrometheusUsage Usage
+	// RunnerCPU is this process's own CPU time, to tell what the rest of the
+	// machine used.
+	RunnerCPU time.Duration
+}
+
+// Snapshot reads the counters now. Each scrape is bounded, since a loaded machine
+// can be slow to answer.
+func (r *Run) Snapshot(ctx context.Context) (Snapshot, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	s := Snapshot{At: time.Now()}
+	var err error
+	if s.CollectorUsage, err = ProcessUsage(r.Collector.Pid()); err != nil {
+		return s, fmt.Errorf("the collector's usage: %w", err)
+	}
+	if self, err := ProcessUsage(os.Getpid()); err == nil {
+		s.RunnerCPU = self.CPU
+	}
+	if s.Collector, err = r.Collector.Telemetry(ctx); err != nil {
+		return s, fmt.Errorf("the collector's telemetry: %w", err)
+	}
+	if r.Prometheus != nil {
+		if s.PrometheusUsage, err = ProcessUsage(r.Prometheus.Pid()); err != nil {
+			return s, fmt.Errorf("prometheus's usage: %w", err)
+		}
+		if s.Prometheus, err = Scrape(ctx, r.Prometheus.URL+"/metrics"); err != nil {
+			return s, fmt.Errorf("prometheus's telemetry: %w", err)
+		}
+	}
+	return s, nil
+}
+
+// The collector's counters, by the names its telemetry gives them.
+const (
+	MetricAccepted      = "otelcol_receiver_accepted_metric_points"
+	MetricRefused       = "otelcol_receiver_refused_metric_points"
+	MetricSent          = "otelcol_exporter_sent_metric_points"
+	MetricSendFailed    = "otelcol_exporter_send_failed_metric_points"
+	MetricEnqueueFailed = "otelcol_exporter_enqueue_failed_metric_points"
+	MetricQueueSize     = "otelcol_exporter_queue_size"
+	MetricScheduled     = "otelcol_receiver_dummymetrics_scheduled_samples"
+	MetricShortfall     = "otelcol_receiver_dummymetrics_shortfall_samples"
+	MetricTargetRate    = "otelcol_receiver_dummymetrics_target_rate"
+	MetricHeldBack      = "otelcol_receiver_dummymetrics_held_back_time"
+	MetricSeriesWritten = "otelcol_receiver_dummymetrics_series_written"
+	MetricRequests      = "http_client_request_duration_seconds"
+	MetricRequestBytes  = "http_client_request_body_size_bytes"
+)
+
+// Window is what happened between two snapshots.
+type Window struct{ From, To Snapshot }
+
+// Duration is the window's length.
+func (w Window) Duration() time.Duration { return w.To.At.Sub(w.From.At) }
+
+// Collector is the increase of a collector counter over the window.
+func (w Window) Collector(name string) float64 {
+	return w.To.Collector.Sum(name, nil) - w.From.Collector.Sum(name, nil)
+}
+
+// Prometheus is the increase of a counter of the local Prometheus over the window.
+func (w Window) Prometheus(name string) float64 {
+	return w.To.Prometheus.Sum(name, nil) - w.From.Prometheus.Sum(name, nil)
+}
+
+// Rate is a collector counter's increase per second.
+func (w Window) Rate(name string) float64 { return perSecond(w.Collector(name), w.Duration()) }
+
+// Emitted is what the receiver generated: accepted and refused by the pipeline.
+func (w Window) Emitted() float64 { return w.Collector(MetricAccepted) + w.Collector(MetricRefused) }
+
+// Lost is every sample the collector counted as not delivered: refused by the
+// pipeline, failed after retries, or dropped at a full queue. A failed batch is
+// counted whole, so this is an upper bound when only some of its requests failed.
+func (w Window) Lost() float64 {
+	return w.Collector(MetricRefused) + w.Collector(MetricSendFailed) + w.Collector(MetricEnqueueFailed)
+}
+
+// Requests is the histogram of the write requests' durations over the window.
+func (w Window) Requests() Histogram {
+	return w.To.Collector.Histogram(MetricRequests, nil).Minus(w.From.Collector.Histogram(MetricRequests, nil))
+}
+
+// Responses counts the write requests by HTTP status ("error" when none came).
+func (w Window) Responses() map[string]float64 {
+	out := map[string]float64{}
+	before := w.From.Collector.By(MetricRequests+"_count", "http_response_status_code", nil)
+	for code, n := range w.To.Collector.By(MetricRequests+"_count", "http_response_status_code", nil) {
+		if d := n - before[code]; d > 0 {
+			out[code] = d
+		}
+	}
+	return out
+}
+
+// Cores is how many cores a CPU time kept busy over the window.
+func (w Window) Cores(cpu time.Duration) float64 { return perSecond(cpu.Seconds(), w.Duration()) }
+
+// CollectorCPU is the collector's CPU time over the window.
+func (w Window) CollectorCPU() time.Duration {
+	return w.To.CollectorUsage.CPU - w.From.CollectorUsage.CPU
+}
+
+// PrometheusCPU is the local Prometheus's CPU time over the window.
+func (w Window) PrometheusCPU() time.Duration {
+	return w.To.PrometheusUsage.CPU - w.From.PrometheusUsage.CPU
+}
+
+// OtherCPU is what the rest of the machine used over the window: above a fifth of
+// a core, the window ran under contention.
+func (w Window) OtherCPU() time.Duration {
+	other := w.To.CollectorUsage.MachineBusy - w.From.CollectorUsage.MachineBusy - w.CollectorCPU() - w.PrometheusCPU() - (w.To.RunnerCPU - w.From.RunnerCPU)
+	return max(other, 0)
+}
+
+func perSecond(n float64, d time.Duration) float64 {
+	if d <= 0 {
+		return 0
+	}
+	return n / d.Seconds()
+}

@@ -1,0 +1,90 @@
+// Copyright The ampload authors
+// SPDX-License-Identifier: Apache-2.0
+
+package backend
+
+import (
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Quota enforces a managed backend's limits as AMP words them: an ingestion rate
+// in samples per second, as a token bucket holding one second's quota, and a limit
+// of active series. A request over either is answered 429 with AMP's message and
+// not passed on; it uses up no quota.
+type Quota struct {
+	next       http.Handler
+	limiter    *rate.Limiter
+	perSecond  int
+	maxSeries  int
+	mu         sync.Mutex
+	series     map[string]struct{}
+	throttled  atomic.Int64
+	overSeries atomic.Int64
+}
+
+// QuotaOptions are the limits; 0 means none.
+type QuotaOptions struct {
+	SamplesPerSecond int
+	Series           int
+}
+
+// LimitIngestion wraps next.
+func LimitIngestion(opts QuotaOptions, next http.Handler) *Quota {
+	q := &Quota{next: next, perSecond: opts.SamplesPerSecond, maxSeries: opts.Series, series: map[string]struct{}{}}
+	if opts.SamplesPerSecond > 0 {
+		q.limiter = rate.NewLimiter(rate.Limit(opts.SamplesPerSecond), opts.SamplesPerSecond)
+	}
+	return q
+}
+
+func (q *Quota) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		q.next.ServeHTTP(w, r)
+		return
+	}
+	req, err := Decode(r)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	if q.maxSeries > 0 && !q.admitSeries(req.Series) {
+		q.overSeries.Add(1)
+		answer(w, http.StatusTooManyRequests, fmt.Sprintf("per-user series limit of %d exceeded, please contact administrator to raise it", q.maxSeries))
+		return
+	}
+	if q.limiter != nil && !q.limiter.AllowN(time.Now(), req.Samples) {
+		q.throttled.Add(1)
+		answer(w, http.StatusTooManyRequests, fmt.Sprintf("ingestion rate limit (%d) exceeded while adding %d samples and 0 metadata", q.perSecond, req.Samples))
+		return
+	}
+	q.next.ServeHTTP(w, r)
+}
+
+// admitSeries records the request's new series unless they take the count over the limit.
+func (q *Quota) admitSeries(series []Series) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var added []string
+	for _, s := range series {
+		if _, ok := q.series[s.Labels]; !ok {
+			added = append(added, s.Labels)
+		}
+	}
+	if len(q.series)+len(added) > q.maxSeries {
+		return false
+	}
+	for _, s := range added {
+		q.series[s] = struct{}{}
+	}
+	return true
+}
+
+// Throttled and OverSeries count the requests answered 429 for each limit.
+func (q *Quota) Throttled() int64  { return q.throttled.Load() }
+func (q *Quota) OverSeries() int64 { return q.overSeries.Load() }
