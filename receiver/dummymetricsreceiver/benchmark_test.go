@@ -25,7 +25,7 @@ func BenchmarkGenerate(b *testing.B) {
 func benchmarkGenerate(b *testing.B, location string, instances int) {
 	cfg := &Config{InstanceIDLocation: location, Instances: instances, Parallelism: 1, MinSamplesPerSeries: 2, MaxSamplesPerSeries: 10}
 	s := newShard(cfg, 0, 1)
-	batch := newBatch(s, location == InstanceIDOnDataPoint)
+	p := newPayload(s, location)
 	now := int64(1_700_000_000_000)
 
 	var before, after runtime.MemStats
@@ -35,11 +35,11 @@ func benchmarkGenerate(b *testing.B, location string, instances int) {
 	for samples < b.N {
 		e := s.next()
 		start, _ := s.place(e, now)
-		s.appendTo(batch, e, start)
+		s.appendTo(p, e, start)
 		samples += e.samples
 		now += int64(e.samples) // the clock keeps pace, as it does at full load
-		if batch.samples >= maxBatchSamples {
-			batch.take()
+		if p.sampleCount() >= maxPayloadSamples {
+			p.take()
 		}
 	}
 	b.StopTimer()

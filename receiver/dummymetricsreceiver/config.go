@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"go.opentelemetry.io/collector/confmap"
 )
 
 const (
@@ -33,6 +35,8 @@ const (
 	InstanceIDOnResource  = "resource"
 	InstanceIDOnDataPoint = "data_point"
 )
+
+var _ confmap.Validator = (*Config)(nil)
 
 // Config defines the configuration of the dummymetrics receiver. Its keys mirror
 // the data generator parameters of the original Flink sample.

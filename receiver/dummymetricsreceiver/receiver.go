@@ -18,6 +18,8 @@ import (
 	"github.com/ampload/otelcol-dummymetrics/receiver/dummymetricsreceiver/internal/metadata"
 )
 
+var _ receiver.Metrics = (*dummyMetricsReceiver)(nil)
+
 // dummyMetricsReceiver runs one generator worker per shard of the instances.
 type dummyMetricsReceiver struct {
 	cfg       *Config
@@ -89,10 +91,10 @@ func (r *dummyMetricsReceiver) newWorker(k int, seed uint64) *worker {
 	if r.cfg.Rate > 0 {
 		samplesPerNs = r.cfg.Rate / float64(r.cfg.Parallelism) / float64(time.Second)
 	}
-	shard := newShard(r.cfg, k, seed)
+	s := newShard(r.cfg, k, seed)
 	return &worker{
-		shard:        shard,
-		batch:        newBatch(shard, r.cfg.InstanceIDLocation == InstanceIDOnDataPoint),
+		shard:        s,
+		payload:      newPayload(s, r.cfg.InstanceIDLocation),
 		next:         r.next,
 		obsrecv:      r.obsrecv,
 		telemetry:    r.telemetry,

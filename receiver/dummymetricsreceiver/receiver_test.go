@@ -212,7 +212,7 @@ func TestRatePacesTheReceiver(t *testing.T) {
 		mds, _ := runSimulated(t, cfg, 10*time.Second)
 		assert.InEpsilon(t, rate*10, countSamples(mds), 0.01, "rate %v over 10 simulated seconds", rate)
 		// A payload goes out when the worker sleeps, at most every rateQuantum, or when full.
-		assert.LessOrEqual(t, len(mds), int(10*time.Second/rateQuantum)+countSamples(mds)/maxBatchSamples+1)
+		assert.LessOrEqual(t, len(mds), int(10*time.Second/rateQuantum)+countSamples(mds)/maxPayloadSamples+1)
 	}
 }
 

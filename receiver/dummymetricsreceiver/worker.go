@@ -16,10 +16,10 @@ import (
 )
 
 const (
-	// maxBatchSamples caps the samples handed to the pipeline in one call. Emissions that
-	// are due at once (pause 0, or a high rate) share a payload; an emission followed by
-	// a pause goes out alone, as in the original.
-	maxBatchSamples = 4096
+	// maxPayloadSamples caps the samples handed to the pipeline in one call. Emissions
+	// that are due at once (pause 0, or a high rate) share a payload; an emission
+	// followed by a pause goes out alone, as in the original.
+	maxPayloadSamples = 4096
 
 	// The backoff after the pipeline refused a payload: long enough not to spin a core
 	// against a memory limiter, short enough to resume soon after it recovers.
@@ -46,7 +46,7 @@ type counters struct {
 // worker runs one shard: it draws emissions, paces them, and hands them to the pipeline.
 type worker struct {
 	shard     *shard
-	batch     *batch
+	payload   payload
 	next      consumer.Metrics
 	obsrecv   *receiverhelper.ObsReport
 	telemetry *metadata.TelemetryBuilder
@@ -95,7 +95,7 @@ func (w *worker) run(ctx context.Context) {
 			w.sleep(ctx, wait)
 			continue
 		}
-		w.shard.appendTo(w.batch, e, startMillis)
+		w.shard.appendTo(w.payload, e, startMillis)
 		paced += int64(e.samples)
 		e = w.shard.next()
 
@@ -103,7 +103,7 @@ func (w *worker) run(ctx context.Context) {
 		case w.samplesPerNs == 0 && w.pause > 0:
 			w.flush(ctx)
 			w.sleep(ctx, w.pause)
-		case w.batch.samples >= maxBatchSamples:
+		case w.payload.sampleCount() >= maxPayloadSamples:
 			w.flush(ctx)
 		}
 	}
@@ -112,10 +112,10 @@ func (w *worker) run(ctx context.Context) {
 // flush hands the gathered samples to the pipeline and accounts for them. A refusal
 // is counted, logged once per streak, and followed by a growing backoff.
 func (w *worker) flush(ctx context.Context) {
-	if w.batch.samples == 0 {
+	if w.payload.sampleCount() == 0 {
 		return
 	}
-	md, samples := w.batch.take()
+	md, samples := w.payload.take()
 	opCtx := w.obsrecv.StartMetricsOp(ctx)
 	err := w.next.ConsumeMetrics(opCtx, md)
 	w.obsrecv.EndMetricsOp(opCtx, metadata.Type.String(), samples, err)
