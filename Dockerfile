@@ -14,9 +14,10 @@ RUN test -n "$OCB_VERSION" || { echo "build with make docker, which passes OCB_V
 RUN --mount=type=cache,target=/root/.cache/go-build \
     --mount=type=cache,target=/go/pkg/mod \
     go install go.opentelemetry.io/collector/cmd/builder@${OCB_VERSION}
-# Only what ocb needs: the manifest and the local receiver it names by path.
+# Only what ocb needs: the manifest and the local modules it names by path.
 COPY builder-config.yaml ./
 COPY receiver/ ./receiver/
+COPY distribution/ ./distribution/
 # ocb builds with CGO_ENABLED=0: a static binary, for the static base image below.
 RUN --mount=type=cache,target=/root/.cache/go-build \
     --mount=type=cache,target=/go/pkg/mod \
@@ -45,7 +46,6 @@ COPY collector-config.yaml collector-config-amp.yaml collector-config-zpages.yam
 ENV HEALTH_CHECK_ENDPOINT=0.0.0.0:13133
 EXPOSE 13133
 USER 65532:65532
-# The feature gate is the Makefile's FEATURE_GATES: 429 answers are retried. It sits
-# in the ENTRYPOINT so that a task's or pod's command, which replaces CMD, keeps it.
-ENTRYPOINT ["/otelcol-dummymetrics", "--feature-gates=exporter.prometheusremotewritexporter.RetryOn429"]
+# The distribution turns its feature gates on by itself (distribution/distribution.go).
+ENTRYPOINT ["/otelcol-dummymetrics"]
 CMD ["--config", "/etc/otelcol-dummymetrics/collector-config.yaml"]

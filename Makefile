@@ -13,9 +13,10 @@ PROMETHEUS    := $(TOOLS)/prometheus
 GOLANGCI_LINT := $(TOOLS)/golangci-lint
 COLLECTOR     := _build/otelcol-dummymetrics
 RECEIVER_DIR  := receiver/dummymetricsreceiver
+DIST_DIR      := distribution
 # The product (the root module and the receiver) and the tooling that proves it
 # (test/: the end-to-end tests, the stand-in backends, the pipeline benchmarks).
-MODULES       := . $(RECEIVER_DIR) test
+MODULES       := . $(RECEIVER_DIR) $(DIST_DIR) test
 IMAGE         ?= otelcol-dummymetrics:0.1.0
 
 export OTELCOL_BINARY    := $(CURDIR)/$(COLLECTOR)
@@ -30,7 +31,7 @@ all: build
 ## build: the distribution, with the pinned ocb, into _build/otelcol-dummymetrics
 build: $(COLLECTOR)
 
-$(COLLECTOR): $(OCB) builder-config.yaml $(shell find $(RECEIVER_DIR) -type f \( -name '*.go' -o -name 'go.mod' -o -name 'go.sum' \) -not -name '*_test.go')
+$(COLLECTOR): $(OCB) builder-config.yaml $(shell find $(RECEIVER_DIR) $(DIST_DIR) -type f \( -name '*.go' -o -name 'go.mod' -o -name 'go.sum' \) -not -name '*_test.go')
 	$(OCB) --config builder-config.yaml
 	@touch $@
 
@@ -57,6 +58,7 @@ test: unit-test e2e-test
 
 unit-test:
 	cd $(RECEIVER_DIR) && go test -race -count=1 ./...
+	cd $(DIST_DIR) && go test -race -count=1 ./...
 	go test -race -count=1 ./...
 	cd test && go test -race -count=1 ./backend/... ./pipelinebench/...
 

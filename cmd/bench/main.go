@@ -160,7 +160,7 @@ func measure(ctx context.Context, o *options, p Point, logPath string, out io.Wr
 	}
 	if p.Mode == Unordered {
 		opts.Prometheus.OutOfOrderWindow = o.oooWindow
-		opts.Collector.FeatureGates = runner.ShippedFeatureGates + "," + multipleWorkersGate
+		opts.Collector.FeatureGates = multipleWorkersGate
 	}
 	r, err := runner.Start(ctx, opts)
 	if err != nil {

@@ -22,7 +22,8 @@ type CollectorOptions struct {
 	Configs []string
 	// Env is set on top of the runner's own environment.
 	Env map[string]string
-	// FeatureGates is passed to --feature-gates; empty means ShippedFeatureGates.
+	// FeatureGates is passed to --feature-gates, on top of the distribution's
+	// defaults (distribution.DefaultFeatureGates).
 	FeatureGates string
 	// DefaultPorts keeps the configuration's status ports (or the runner's
 	// variables); otherwise telemetry, health check and pprof get free ports.
@@ -38,10 +39,6 @@ type Collector struct {
 	*process
 	TelemetryURL, HealthURL, PprofURL string
 }
-
-// ShippedFeatureGates are the feature gates every shipped way of running turns
-// on: 429 answers are retried.
-const ShippedFeatureGates = "exporter.prometheusremotewritexporter.RetryOn429"
 
 // jsonLogs makes the collector log JSON lines without sampling, which the runner
 // decodes: every failed batch and request is a line of its own.
@@ -98,10 +95,9 @@ func startCollector(ctx context.Context, opts CollectorOptions) (*Collector, err
 		}
 		args = append(args, "--config", c)
 	}
-	if opts.FeatureGates == "" {
-		opts.FeatureGates = ShippedFeatureGates
+	if opts.FeatureGates != "" {
+		args = append(args, "--feature-gates="+opts.FeatureGates)
 	}
-	args = append(args, "--feature-gates="+opts.FeatureGates)
 	if opts.LogPath == "" {
 		f, err := os.CreateTemp("", "otelcol-dummymetrics-*.log")
 		if err != nil {

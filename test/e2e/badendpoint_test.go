@@ -62,7 +62,7 @@ func TestBadEndpoints(t *testing.T) {
 			t.Parallel() // each waits seconds for the retries to give up
 			env := map[string]string{"PROMETHEUS_WRITE_URL": tt.url, "SINK_MAX_RETRY_TIME": "5s"}
 
-			validate := exec.Command(bin, "validate", "--config", config, "--feature-gates="+runner.ShippedFeatureGates)
+			validate := exec.Command(bin, "validate", "--config", config)
 			validate.Env = append(validate.Environ(), "PROMETHEUS_WRITE_URL="+tt.url)
 			out, err := validate.CombinedOutput()
 			if tt.wantStartupError != "" {

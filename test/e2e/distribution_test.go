@@ -138,7 +138,7 @@ func TestShippedConfigurationsValidate(t *testing.T) {
 		{main, shippedConfig(t, "collector-config-amp.yaml")},
 	}
 	for _, configs := range tests {
-		args := []string{"validate", "--feature-gates=" + runner.ShippedFeatureGates}
+		args := []string{"validate"}
 		for _, c := range configs {
 			args = append(args, "--config", c)
 		}
