@@ -103,27 +103,41 @@ func TestMainJob(t *testing.T) {
 	}
 }
 
-// TestBadConfigurationStopsTheCollector checks that a configuration the receiver
-// cannot honour stops the collector at start-up, and fails `validate`, with a
-// message naming the fields and their values.
+// TestBadConfigurationStopsTheCollector checks that a configuration the collector
+// cannot honour stops it at start-up, and fails `validate`, with a message naming
+// the field and its value: the receiver's own checks, and durations without a
+// unit, which upstream components would read as nanoseconds.
 func TestBadConfigurationStopsTheCollector(t *testing.T) {
-	env := map[string]string{"GENERATOR_INSTANCES": "10", "GENERATOR_PARALLELISM": "3"}
-	const want = "instances (10) must be a multiple of parallelism (3)"
-
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{name: "instances not a multiple", env: map[string]string{"GENERATOR_INSTANCES": "10", "GENERATOR_PARALLELISM": "3"}, want: "instances (10) must be a multiple of parallelism (3)"},
+		{name: "the original's pause in milliseconds", env: map[string]string{"GENERATOR_PAUSE": "100"}, want: "pause: 100 has no unit: write 100ms"},
+		{name: "a request timeout in seconds", env: map[string]string{"SINK_REQUEST_TIMEOUT": "30"}, want: "exporters::prometheus_remote_write::http::timeout: 30 has no unit"},
+		{name: "a batch timeout", env: map[string]string{"SINK_BATCH_TIMEOUT": "1"}, want: "processors::batch::timeout: 1 has no unit"},
+	}
 	bin, err := runner.CollectorBinary()
 	require.NoError(t, err)
 	config := shippedConfig(t, "collector-config.yaml")
-	proc := runCollector(t, runner.CollectorOptions{Configs: []string{config}, Env: env, NoWait: true})
-	code, err := proc.Wait(10 * time.Second)
-	require.NoError(t, err, "the collector must exit by itself within seconds")
-	assert.NotZero(t, code)
-	assert.Contains(t, proc.Log(), want)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			proc := runCollector(t, runner.CollectorOptions{Configs: []string{config}, Env: tt.env, NoWait: true})
+			code, err := proc.Wait(10 * time.Second)
+			require.NoError(t, err, "the collector must exit by itself within seconds")
+			assert.NotZero(t, code)
+			assert.Contains(t, proc.Log(), tt.want)
 
-	validate := exec.Command(bin, "validate", "--config", config)
-	validate.Env = append(validate.Environ(), "GENERATOR_INSTANCES=10", "GENERATOR_PARALLELISM=3")
-	out, err := validate.CombinedOutput()
-	require.Error(t, err, "validate must fail: %s", out)
-	assert.Contains(t, string(out), want)
+			validate := exec.Command(bin, "validate", "--config", config)
+			for k, v := range tt.env {
+				validate.Env = append(validate.Environ(), k+"="+v)
+			}
+			out, err := validate.CombinedOutput()
+			require.Error(t, err, "validate must fail: %s", out)
+			assert.Contains(t, string(out), tt.want)
+		})
+	}
 }
 
 // TestShippedConfigurationsValidate checks that the shipped files, alone and merged
