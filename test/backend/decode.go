@@ -161,9 +161,10 @@ func labelPair(b []byte) (name, value string) {
 			return name, value
 		}
 		b = b[m:]
-		if num == 1 {
+		switch num {
+		case 1:
 			name = string(v)
-		} else if num == 2 {
+		case 2:
 			value = string(v)
 		}
 	}

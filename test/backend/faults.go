@@ -70,6 +70,9 @@ func (f *Faults) current() Fault {
 func (f *Faults) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch fault := f.current(); {
 	case fault.Hang:
+		// Read to the end first: only then does the server watch the connection
+		// and end the context when the client gives up.
+		_, _ = io.Copy(io.Discard, r.Body)
 		<-r.Context().Done()
 		panic(http.ErrAbortHandler) // no answer; the server closes the connection quietly
 	case fault.Reset:

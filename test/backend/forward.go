@@ -57,11 +57,11 @@ type Dropper struct {
 	dropped atomic.Int64
 }
 
-// DropSeries drops one series entry in every `every`.
+// DropSeries drops one series entry in every `every`; below 1, none.
 func DropSeries(every int, next http.Handler) *Dropper { return &Dropper{next: next, every: every} }
 
 func (d *Dropper) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
+	if r.Method != http.MethodPost || d.every < 1 {
 		d.next.ServeHTTP(w, r)
 		return
 	}

@@ -5,6 +5,7 @@ package backend
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -13,10 +14,13 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// Quota enforces a managed backend's limits as AMP words them: an ingestion rate
-// in samples per second, as a token bucket holding one second's quota, and a limit
-// of active series. A request over either is answered 429 with AMP's message and
-// not passed on; it uses up no quota.
+// Quota enforces a managed backend's limits as AMP (Cortex) words and answers them:
+// an ingestion rate in samples per second, as a token bucket holding one second's
+// quota, answered 429 (retryable); and a limit of series, answered 400 (not
+// retryable: Cortex's ingesters answer 400 to series limits since cortex#3833). A
+// request over either is not passed on. The rate is counted first, as Cortex's
+// distributor does before its ingesters: a request over the rate uses up no quota,
+// one over the series limit has used its samples' rate but adds no series.
 type Quota struct {
 	next       http.Handler
 	limiter    *rate.Limiter
@@ -53,14 +57,14 @@ func (q *Quota) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	if q.maxSeries > 0 && !q.admitSeries(req.Series) {
-		q.overSeries.Add(1)
-		answer(w, http.StatusTooManyRequests, fmt.Sprintf("per-user series limit of %d exceeded, please contact administrator to raise it", q.maxSeries))
-		return
-	}
 	if q.limiter != nil && !q.limiter.AllowN(time.Now(), req.Samples) {
 		q.throttled.Add(1)
 		answer(w, http.StatusTooManyRequests, fmt.Sprintf("ingestion rate limit (%d) exceeded while adding %d samples and 0 metadata", q.perSecond, req.Samples))
+		return
+	}
+	if q.maxSeries > 0 && !q.admitSeries(req.Series) {
+		q.overSeries.Add(1)
+		answer(w, http.StatusBadRequest, fmt.Sprintf("per-user series limit of %d exceeded, please contact administrator to raise it", q.maxSeries))
 		return
 	}
 	q.next.ServeHTTP(w, r)
@@ -70,21 +74,19 @@ func (q *Quota) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (q *Quota) admitSeries(series []Series) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	var added []string
+	added := map[string]struct{}{} // a series may come in several entries
 	for _, s := range series {
 		if _, ok := q.series[s.Labels]; !ok {
-			added = append(added, s.Labels)
+			added[s.Labels] = struct{}{}
 		}
 	}
 	if len(q.series)+len(added) > q.maxSeries {
 		return false
 	}
-	for _, s := range added {
-		q.series[s] = struct{}{}
-	}
+	maps.Copy(q.series, added)
 	return true
 }
 
-// Throttled and OverSeries count the requests answered 429 for each limit.
+// Throttled and OverSeries count the requests answered for each limit.
 func (q *Quota) Throttled() int64  { return q.throttled.Load() }
 func (q *Quota) OverSeries() int64 { return q.overSeries.Load() }

@@ -30,7 +30,7 @@ type Attempt struct {
 }
 
 // Recorder counts the requests that pass through it and their samples by the
-// status the client got, the attempts of every distinct body (the client's
+// status the client got, the attempts of every distinct non-empty body (the client's
 // retries), and the samples accepted (2xx) more than once.
 type Recorder struct {
 	next       http.Handler
@@ -56,17 +56,24 @@ func (rec *Recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		req.Series, req.Samples = nil, 0
 	}
 	sw := &statusWriter{ResponseWriter: w}
+	returned := false
 	// Deferred, so that it also counts a request whose handler aborts it.
 	defer func() {
+		status := sw.status
+		if status == NoAnswer && returned && r.Context().Err() == nil {
+			status = http.StatusOK // the server answers 200 for a handler that wrote nothing
+		}
 		rec.mu.Lock()
 		defer rec.mu.Unlock()
-		c := rec.stats[sw.status]
+		c := rec.stats[status]
 		c.Requests++
 		c.Samples += int64(req.Samples)
-		rec.stats[sw.status] = c
-		sum := sha256.Sum256(req.Body)
-		rec.attempts[sum] = append(rec.attempts[sum], Attempt{At: arrived, Status: sw.status, Samples: req.Samples})
-		if sw.status >= 200 && sw.status < 300 {
+		rec.stats[status] = c
+		if len(req.Body) > 0 { // queries have no body to retry
+			sum := sha256.Sum256(req.Body)
+			rec.attempts[sum] = append(rec.attempts[sum], Attempt{At: arrived, Status: status, Samples: req.Samples})
+		}
+		if status >= 200 && status < 300 {
 			for _, s := range req.Series {
 				for _, ts := range s.Timestamps {
 					key := s.Labels + "@" + strconv.FormatInt(ts, 10)
@@ -79,6 +86,7 @@ func (rec *Recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	rec.next.ServeHTTP(sw, r)
+	returned = true
 }
 
 // Stats counts the requests and their samples by the status the client got.
