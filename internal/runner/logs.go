@@ -17,6 +17,9 @@ type LogEntry struct {
 	Message string    `json:"msg"`
 	Error   string    `json:"error"`
 
+	// The receiver's start line: when its schedule begins, if it has one.
+	ScheduleStart string `json:"schedule_start"`
+
 	// The receiver's report when it stops.
 	Emitted  int64 `json:"emitted_samples"`
 	Accepted int64 `json:"accepted_samples"`

@@ -65,7 +65,7 @@ func Measure(w Window) Measurement {
 		EnqueueFailed:   w.Collector(MetricEnqueueFailed),
 		Latency:         Quantiles{P50: nanToZero(requests.Quantile(0.5)), P90: nanToZero(requests.Quantile(0.9)), P99: nanToZero(requests.Quantile(0.99))},
 		Responses:       w.Responses(),
-		Bytes:           w.Collector(MetricRequestBytes + "_sum"),
+		Bytes:           w.To.Collector.Histogram(MetricRequestBytes, nil).Sum - w.From.Collector.Histogram(MetricRequestBytes, nil).Sum,
 		CollectorCPU:    w.CollectorCPU().Seconds(),
 		OtherCPU:        w.OtherCPU().Seconds(),
 		PeakRSS:         w.To.CollectorUsage.PeakRSS,

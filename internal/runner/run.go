@@ -5,6 +5,7 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"net/url"
@@ -155,6 +156,25 @@ func (r *Run) Watch(ctx context.Context, until time.Time, every time.Duration, o
 		}
 		if !time.Now().Before(until) {
 			return s, nil
+		}
+	}
+}
+
+// ScheduleStart is when the receiver's schedule (its stages) began, as its start
+// log line says.
+func (r *Run) ScheduleStart(ctx context.Context) (time.Time, error) {
+	for {
+		for _, e := range r.Collector.Logged() {
+			if e.ScheduleStart != "" {
+				return time.Parse(time.RFC3339Nano, e.ScheduleStart)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return time.Time{}, ctx.Err()
+		case <-r.Collector.Exited():
+			return time.Time{}, errors.New("the collector exited before its schedule began")
+		case <-time.After(50 * time.Millisecond):
 		}
 	}
 }

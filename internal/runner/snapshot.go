@@ -63,8 +63,8 @@ const (
 	MetricTargetRate    = "otelcol_receiver_dummymetrics_target_rate"
 	MetricHeldBack      = "otelcol_receiver_dummymetrics_held_back_time"
 	MetricSeriesWritten = "otelcol_receiver_dummymetrics_series_written"
-	MetricRequests      = "http_client_request_duration_seconds"
-	MetricRequestBytes  = "http_client_request_body_size_bytes"
+	MetricRequests      = "http_client_request_duration"
+	MetricRequestBytes  = "http_client_request_body_size"
 )
 
 // Window is what happened between two snapshots.
@@ -101,11 +101,12 @@ func (w Window) Requests() Histogram {
 	return w.To.Collector.Histogram(MetricRequests, nil).Minus(w.From.Collector.Histogram(MetricRequests, nil))
 }
 
-// Responses counts the write requests by HTTP status ("error" when none came).
+// Responses counts the write requests by HTTP status, and those that got no
+// answer by their error type.
 func (w Window) Responses() map[string]float64 {
 	out := map[string]float64{}
-	before := w.From.Collector.By(MetricRequests+"_count", "http_response_status_code", nil)
-	for code, n := range w.To.Collector.By(MetricRequests+"_count", "http_response_status_code", nil) {
+	before := w.From.Collector.CountBy(MetricRequests, "http_response_status_code", "error_type")
+	for code, n := range w.To.Collector.CountBy(MetricRequests, "http_response_status_code", "error_type") {
 		if d := n - before[code]; d > 0 {
 			out[code] = d
 		}

@@ -67,6 +67,21 @@ func (m Metrics) By(name, label string, match map[string]string) map[string]floa
 	return out
 }
 
+// CountBy counts the observations of the named histogram by the value of the
+// first of labels that a series has.
+func (m Metrics) CountBy(name string, labels ...string) map[string]float64 {
+	out := map[string]float64{}
+	for _, metric := range m.series(name, nil) {
+		for _, want := range labels {
+			if i := slices.IndexFunc(metric.GetLabel(), func(l *dto.LabelPair) bool { return l.GetName() == want }); i >= 0 {
+				out[metric.GetLabel()[i].GetValue()] += float64(metric.GetHistogram().GetSampleCount())
+				break
+			}
+		}
+	}
+	return out
+}
+
 // Has reports whether the named metric was exposed.
 func (m Metrics) Has(name string) bool { return m.family(name) != nil }
 

@@ -1,0 +1,306 @@
+// Copyright The ampload authors
+// SPDX-License-Identifier: Apache-2.0
+
+// Command loadtest is `make loadtest`: it runs the built distribution through a
+// schedule of stages against a remote-write backend (a local Prometheus by
+// default, any URL with -url, AMP signed with SigV4) and gives the verdict: how
+// many samples per second the backend took, at what latency, and what stopped it.
+//
+//	go run ./cmd/loadtest -url https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-.../api/v1/remote_write \
+//	    -stages 60s:20000,60s:20000-140000,60s:140000 -instances 100000 -sink 4
+//
+// It prints a progress line every few seconds and, at the end, the verdict; it
+// writes verdict.json, report.md, report.html and the charts into <out>/<timestamp>/.
+// Ctrl-C stops the run and still writes what was measured.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/ampload/otelcol-dummymetrics/internal/runner"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// options are the parsed flags.
+type options struct {
+	backend   runner.Backend
+	stages    []runner.Stage
+	instances int
+	gen, sink int
+	slo       runner.SLO
+	env       map[string]string
+	out       string
+	progress  time.Duration
+	keepGoing bool
+}
+
+// defaultStages is a short ramp that a laptop's local Prometheus takes at first
+// and then not: a minute and a half, to see a verdict form.
+const defaultStages = "10s:20k,10s:50k,10s:100k,10s:200k,10s:400k,10s:800k"
+
+func parseFlags(args []string, stderr io.Writer) (*options, error) {
+	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	backend := runner.BackendFlags(fs)
+	stages := fs.String("stages", defaultStages, "comma-separated DURATION:RATE (hold) or DURATION:FROM-TO (ramp linearly), in samples/s of this collector, e.g. 30s:10000,60s:10000-40000")
+	o := &options{slo: runner.DefaultSLO}
+	fs.IntVar(&o.instances, "instances", 10000, "dummy instances (two series each); a series takes at most 1,000 samples/s")
+	fs.IntVar(&o.gen, "gen", 2, "generator parallelism: workers of the receiver")
+	fs.IntVar(&o.sink, "sink", 2, "sink parallelism: requests of a batch in flight")
+	fs.Float64Var(&o.slo.AckRatio, "slo-ack", o.slo.AckRatio, "a stage passes when the backend acknowledges at least this share of its target rate")
+	fs.DurationVar(&o.slo.P99, "slo-p99", o.slo.P99, "... and the p99 write latency is at most this")
+	fs.Float64Var(&o.slo.ErrorRatio, "slo-errors", o.slo.ErrorRatio, "... and at most this share of the write requests fail")
+	fs.Float64Var(&o.slo.Lost, "slo-lost", o.slo.Lost, "... and at most this many samples are lost")
+	fs.BoolVar(&o.keepGoing, "keep-going", false, "run the stages after the first that fails (by default the test stops there: a managed backend charges for what it ingests)")
+	fs.StringVar(&o.out, "out", "results/loadtest", "folder that gets a <timestamp> folder with verdict.json, report.md, report.html and the charts")
+	fs.DurationVar(&o.progress, "progress", 5*time.Second, "how often to print a progress line")
+	var env listFlag
+	fs.Var(&env, "env", "KEY=VALUE for the collector, e.g. -env SINK_BATCH_SIZE=32768 (repeatable)")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: go run ./cmd/loadtest [flags]\n\nRuns the built collector through -stages against a remote-write backend and gives the verdict.\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	var errs []error
+	if fs.NArg() > 0 {
+		errs = append(errs, fmt.Errorf("unexpected arguments %q (flags only)", fs.Args()))
+	}
+	var err error
+	if o.backend, err = backend(); err != nil {
+		errs = append(errs, err)
+	}
+	if o.stages, err = runner.ParseStages(*stages); err != nil {
+		errs = append(errs, err)
+	} else if err := runner.CheckStages(o.stages, o.instances); err != nil {
+		errs = append(errs, err)
+	}
+	switch {
+	case o.instances < 1:
+		errs = append(errs, fmt.Errorf("-instances %d: at least 1", o.instances))
+	case o.gen < 1 || o.instances%o.gen != 0:
+		errs = append(errs, fmt.Errorf("-gen %d: at least 1, and -instances (%d) must be a multiple of it", o.gen, o.instances))
+	}
+	if o.sink < 1 {
+		errs = append(errs, fmt.Errorf("-sink %d: at least 1", o.sink))
+	}
+	if o.slo.AckRatio <= 0 || o.slo.AckRatio > 1 || o.slo.ErrorRatio < 0 || o.slo.ErrorRatio > 1 || o.slo.P99 <= 0 || o.slo.Lost < 0 {
+		errs = append(errs, errors.New("-slo-ack and -slo-errors must be in (0, 1] and [0, 1], -slo-p99 positive, -slo-lost not negative"))
+	}
+	o.env = map[string]string{}
+	for _, kv := range env {
+		k, v, ok := splitEnv(kv)
+		if !ok {
+			errs = append(errs, fmt.Errorf("-env %q is not KEY=VALUE", kv))
+		}
+		o.env[k] = v
+	}
+	return o, errors.Join(errs...)
+}
+
+func splitEnv(kv string) (string, string, bool) {
+	for i := range len(kv) {
+		if kv[i] == '=' {
+			return kv[:i], kv[i+1:], i > 0
+		}
+	}
+	return "", "", false
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	o, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "loadtest:", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	t := &test{o: o, out: stdout}
+	verdict, err := t.run(ctx)
+	if t.dir != "" {
+		if werr := writeReport(t.dir, o, verdict, t.snaps, t.start); werr != nil {
+			fmt.Fprintln(stderr, "loadtest: writing the report:", werr)
+			err = errors.Join(err, werr)
+		} else {
+			fmt.Fprintf(stdout, "\nVerdict: %s\nReport: %s\n", verdict.Summary(), filepath.Join(t.dir, "report.html"))
+		}
+	}
+	switch {
+	case ctx.Err() != nil:
+		fmt.Fprintln(stderr, "loadtest: interrupted; what was measured is in the report")
+		return 130
+	case err != nil:
+		fmt.Fprintln(stderr, "loadtest:", err)
+		return 1
+	}
+	return 0
+}
+
+// test is one load test as it runs.
+type test struct {
+	o     *options
+	out   io.Writer
+	dir   string
+	r     *runner.Run
+	start time.Time // when the schedule began
+	snaps []runner.Snapshot
+}
+
+// exporterLag is how long after a sample is generated the exporter reports it:
+// the batch processor's timeout and a request. Windows of the exporter's counters
+// are shifted by it, so that a stage is not judged by what the previous one sent.
+const exporterLag = 1500 * time.Millisecond
+
+func (t *test) run(ctx context.Context) (runner.Verdict, error) {
+	o := t.o
+	root := o.out
+	if !filepath.IsAbs(root) {
+		var err error
+		if root, err = runner.RepoPath(root); err != nil {
+			return runner.Verdict{}, err
+		}
+	}
+	dir := filepath.Join(root, time.Now().Format("20060102-150405"))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return runner.Verdict{}, err
+	}
+	env := maps.Clone(o.env)
+	env["GENERATOR_INSTANCES"] = strconv.Itoa(o.instances)
+	env["GENERATOR_PARALLELISM"] = strconv.Itoa(o.gen)
+	env["SINK_PARALLELISM"] = strconv.Itoa(o.sink)
+	r, err := runner.Start(ctx, runner.Options{
+		Backend: o.backend,
+		Collector: runner.CollectorOptions{
+			Env:     env,
+			Configs: []string{"collector-config-loadtest.yaml", runner.StagesConfig(o.stages)},
+			LogPath: filepath.Join(dir, "collector.log"),
+		},
+	})
+	if err != nil {
+		return runner.Verdict{}, err
+	}
+	t.r, t.dir = r, dir
+	defer r.Close()
+	if t.start, err = r.ScheduleStart(ctx); err != nil {
+		_ = r.Stop(time.Minute)
+		return runner.Verdict{}, err
+	}
+	fmt.Fprintf(t.out, "Load test against %s: %d stages, %s in all; results in %s\n", r.Backend.WriteURL, len(o.stages), total(o.stages), dir)
+
+	results, err := t.stages(ctx)
+	stopErr := r.Stop(time.Minute)
+	log := r.Collector.Logged()
+	ends := t.start
+	for i := range results {
+		from := ends
+		ends = ends.Add(o.stages[i].Duration)
+		results[i].Causes = log.Causes(from, ends.Add(exporterLag))
+		results[i] = runner.Judge(results[i].Stage, results[i].Measurement, results[i].Causes, o.slo)
+	}
+	return runner.Decide(results), errors.Join(err, stopErr)
+}
+
+// stages watches the run through its schedule and measures each stage, stopping
+// after the first that fails unless -keep-going.
+func (t *test) stages(ctx context.Context) ([]runner.StageResult, error) {
+	var results []runner.StageResult
+	lastPrint := time.Now()
+	observe := func(i int) func(runner.Snapshot) {
+		return func(s runner.Snapshot) {
+			t.snaps = append(t.snaps, s)
+			if time.Since(lastPrint) >= t.o.progress && i >= 0 {
+				lastPrint = time.Now()
+				t.printProgress(i)
+			}
+		}
+	}
+	end := t.start
+	from, err := t.r.Watch(ctx, end.Add(exporterLag), time.Second, observe(-1))
+	if err != nil {
+		return nil, err
+	}
+	for i, stage := range t.o.stages {
+		end = end.Add(stage.Duration)
+		to, err := t.r.Watch(ctx, end.Add(exporterLag), time.Second, observe(i))
+		if err != nil {
+			return results, err
+		}
+		m := runner.Measure(runner.Window{From: from, To: to})
+		stageAttr := map[string]string{"stage": strconv.Itoa(i)}
+		m.Scheduled = to.Collector.Sum(runner.MetricScheduled, stageAttr)
+		m.Shortfall = to.Collector.Sum(runner.MetricShortfall, stageAttr)
+		res := runner.Judge(stage, m, nil, t.o.slo)
+		results = append(results, res)
+		fmt.Fprintf(t.out, "stage %d (%s): %s\n", i, stage, stageLine(res))
+		if !res.Passed && !t.o.keepGoing && i < len(t.o.stages)-1 {
+			fmt.Fprintln(t.out, "The stage failed: stopping here (-keep-going runs the rest).")
+			break
+		}
+		from = to
+	}
+	return results, nil
+}
+
+func (t *test) printProgress(i int) {
+	moments := runner.Timeline(t.snaps[max(0, len(t.snaps)-6):], t.start, 5*time.Second)
+	if len(moments) == 0 {
+		return
+	}
+	m := moments[len(moments)-1]
+	errs := 0.0
+	for code, n := range m.Responses {
+		if code >= "300" {
+			errs += n
+		}
+	}
+	fmt.Fprintf(t.out, "  %4.0fs stage %d/%d: target %s/s, acknowledged %s/s, p99 %.0f ms, errors %.1f/s, lost %s/s, shortfall %s/s, collector %.2f cores\n",
+		m.Seconds, i, len(t.o.stages), count(m.Target), count(m.Sent), m.Latency.P99*1e3, errs, count(m.Lost), count(m.Shortfall), m.Cores)
+}
+
+func stageLine(r runner.StageResult) string {
+	s := fmt.Sprintf("target %s/s, acknowledged %s/s, p50/p90/p99 %.0f/%.0f/%.0f ms, responses %v, lost %s, shortfall %s",
+		count(r.TargetSamplesPerSecond), count(r.SentSamplesPerSecond), r.Latency.P50*1e3, r.Latency.P90*1e3, r.Latency.P99*1e3,
+		r.Responses, count(r.DroppedSamples), count(r.ShortfallSamples))
+	if r.Passed {
+		return s + " - passed"
+	}
+	return s + " - FAILED: " + r.Reason
+}
+
+func total(stages []runner.Stage) time.Duration {
+	var d time.Duration
+	for _, s := range stages {
+		d += s.Duration
+	}
+	return d
+}
+
+func count(v float64) string { return strconv.FormatFloat(v, 'f', 0, 64) }
+
+// listFlag collects a repeatable flag.
+type listFlag []string
+
+func (l *listFlag) String() string { return fmt.Sprint(*l) }
+
+func (l *listFlag) Set(s string) error {
+	*l = append(*l, s)
+	return nil
+}

@@ -1,0 +1,143 @@
+// Copyright The ampload authors
+// SPDX-License-Identifier: Apache-2.0
+
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/ampload/otelcol-dummymetrics/internal/runner"
+)
+
+// writeReport writes verdict.json, the charts (SVG and PNG), report.md and a
+// self-contained report.html into dir.
+func writeReport(dir string, o *options, v runner.Verdict, snaps []runner.Snapshot, start time.Time) error {
+	js, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "verdict.json"), append(js, '\n'), 0o644); err != nil {
+		return err
+	}
+	charts := runner.TimelineCharts(runner.Timeline(snaps, start, 5*time.Second))
+	names := []string{"rates", "latency", "responses"}
+	svgs := make([]template.HTML, len(charts))
+	for i, c := range charts {
+		for _, format := range []string{"svg", "png"} {
+			b, err := runner.Render(format, c)
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(filepath.Join(dir, names[i]+"."+format), b, 0o644); err != nil {
+				return err
+			}
+			if format == "svg" {
+				svgs[i] = template.HTML(b) //nolint:gosec // drawn by gonum/plot from numbers, not user input
+			}
+		}
+	}
+	md := markdown(o, v, names)
+	if err := os.WriteFile(filepath.Join(dir, "report.md"), []byte(md), 0o644); err != nil {
+		return err
+	}
+	f, err := os.Create(filepath.Join(dir, "report.html"))
+	if err != nil {
+		return err
+	}
+	err = page.Execute(f, struct {
+		Title, Summary string
+		Verdict        runner.Verdict
+		Table          [][]string
+		Charts         []template.HTML
+	}{title(o), v.Summary(), v, table(v), svgs})
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func title(o *options) string {
+	backend := o.backend.WriteURL
+	if backend == "" {
+		backend = "a local Prometheus"
+	}
+	return fmt.Sprintf("Load test of %s, %s", backend, time.Now().Format("2006-01-02 15:04 MST"))
+}
+
+var tableHeader = []string{"stage", "target/s", "acknowledged/s", "p50 / p90 / p99", "responses", "lost", "shortfall", "collector cores", "verdict"}
+
+// table is the stages as rows of text.
+func table(v runner.Verdict) [][]string {
+	rows := make([][]string, 0, len(v.Stages))
+	for i, s := range v.Stages {
+		verdict := "passed"
+		if !s.Passed {
+			verdict = "failed: " + s.Reason
+		}
+		rows = append(rows, []string{
+			fmt.Sprintf("%d: %s", i, s.Stage), count(s.TargetSamplesPerSecond), count(s.SentSamplesPerSecond),
+			fmt.Sprintf("%.0f / %.0f / %.0f ms", s.Latency.P50*1e3, s.Latency.P90*1e3, s.Latency.P99*1e3),
+			responses(s.Responses), count(s.DroppedSamples), count(s.ShortfallSamples), fmt.Sprintf("%.2f", s.CollectorCores), verdict,
+		})
+	}
+	return rows
+}
+
+func responses(r map[string]float64) string {
+	codes := make([]string, 0, len(r))
+	for c := range r {
+		codes = append(codes, c)
+	}
+	sort.Strings(codes)
+	parts := make([]string, len(codes))
+	for i, c := range codes {
+		parts[i] = fmt.Sprintf("%s: %.0f", c, r[c])
+	}
+	return strings.Join(parts, ", ")
+}
+
+func markdown(o *options, v runner.Verdict, charts []string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# %s\n\n**Verdict: %s.**\n\n", title(o), v.Summary())
+	fmt.Fprintf(&b, "%d instances, generator parallelism %d, sink parallelism %d; SLO per stage: acknowledged ≥ %.0f %% of the target, p99 ≤ %s, ≤ %.1f %% of requests failed, ≤ %.0f samples lost.\n\n",
+		o.instances, o.gen, o.sink, 100*o.slo.AckRatio, o.slo.P99, 100*o.slo.ErrorRatio, o.slo.Lost)
+	b.WriteString("| " + strings.Join(tableHeader, " | ") + " |\n|" + strings.Repeat("---|", len(tableHeader)) + "\n")
+	for _, row := range table(v) {
+		b.WriteString("| " + strings.ReplaceAll(strings.Join(row, " | "), "\n", " ") + " |\n")
+	}
+	for _, s := range v.Stages {
+		for cause, n := range s.Causes {
+			fmt.Fprintf(&b, "\n- %s: %.0f failed write attempts (%s)", s.Stage, n, cause)
+		}
+	}
+	b.WriteString("\n\n")
+	for _, c := range charts {
+		fmt.Fprintf(&b, "![%s](%s.png)\n\n", c, c)
+	}
+	return b.String()
+}
+
+var page = template.Must(template.New("report").Parse(`<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{{.Title}}</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:2em;color:#222}
+table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:right}
+th{background:#f4f4f4}td:first-child,td:last-child{text-align:left}
+.verdict{font-size:1.3em;padding:.6em;background:#eef6ee;border-left:.4em solid #2ca02c}
+.charts svg{max-width:100%;height:auto}
+</style></head><body>
+<h1>{{.Title}}</h1>
+<p class="verdict" id="verdict">{{.Summary}}</p>
+<table><tr><th>stage</th><th>target/s</th><th>acknowledged/s</th><th>latency p50 / p90 / p99</th><th>responses</th><th>lost</th><th>shortfall</th><th>collector cores</th><th>verdict</th></tr>
+{{range .Table}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>
+{{end}}</table>
+<div class="charts">{{range .Charts}}{{.}}{{end}}</div>
+</body></html>
+`))

@@ -1,0 +1,92 @@
+// Copyright The ampload authors
+// SPDX-License-Identifier: Apache-2.0
+
+package runner
+
+import (
+	"slices"
+	"time"
+)
+
+// Moment is what a run did around one snapshot, as rates per second over the few
+// seconds before it: one point of the report's and the live page's charts.
+type Moment struct {
+	Seconds     float64            `json:"t"` // since the run's start
+	Target      float64            `json:"target"`
+	Emitted     float64            `json:"emitted"`
+	Sent        float64            `json:"sent"`
+	Lost        float64            `json:"lost"`
+	Shortfall   float64            `json:"shortfall"`
+	Stored      float64            `json:"stored,omitempty"` // read back, when known
+	Latency     Quantiles          `json:"latency"`
+	Responses   map[string]float64 `json:"responses"`
+	Cores       float64            `json:"cores"`
+	RSSMiB      float64            `json:"rss_mib"`
+	QueueLength float64            `json:"queue"`
+}
+
+// Timeline turns snapshots into moments, each over the span seconds before it
+// (latency percentiles need more requests than one second may have).
+func Timeline(snaps []Snapshot, start time.Time, span time.Duration) []Moment {
+	out := make([]Moment, 0, len(snaps))
+	from := 0
+	for i := 1; i < len(snaps); i++ {
+		for from < i-1 && snaps[i].At.Sub(snaps[from+1].At) >= span {
+			from++
+		}
+		w := Window{From: snaps[from], To: snaps[i]}
+		m := Measure(w)
+		responses := map[string]float64{}
+		for code, n := range m.Responses {
+			responses[code] = m.Rate(n)
+		}
+		out = append(out, Moment{
+			Seconds: snaps[i].At.Sub(start).Seconds(), Target: snaps[i].Collector.Sum(MetricTargetRate, nil),
+			Emitted: m.Rate(m.Emitted), Sent: m.Rate(m.Sent), Lost: m.Rate(m.Lost()), Shortfall: m.Rate(m.Shortfall),
+			Latency: m.Latency, Responses: responses, Cores: m.Rate(m.CollectorCPU),
+			RSSMiB: float64(snaps[i].CollectorUsage.RSS) / (1 << 20), QueueLength: snaps[i].Collector.Sum(MetricQueueSize, nil),
+		})
+	}
+	return out
+}
+
+// TimelineCharts draws a run's moments: the rates, the write latency, and the
+// answers by status.
+func TimelineCharts(moments []Moment) []Chart {
+	line := func(label string, v func(Moment) float64) Line {
+		l := Line{Label: label}
+		for _, m := range moments {
+			l.X, l.Y = append(l.X, m.Seconds), append(l.Y, v(m))
+		}
+		return l
+	}
+	rates := Chart{Title: "samples per second", XLabel: "seconds", YLabel: "samples/s", Lines: []Line{
+		line("target", func(m Moment) float64 { return m.Target }),
+		line("acknowledged", func(m Moment) float64 { return m.Sent }),
+		line("emitted", func(m Moment) float64 { return m.Emitted }),
+		line("lost", func(m Moment) float64 { return m.Lost }),
+	}}
+	if slices.ContainsFunc(moments, func(m Moment) bool { return m.Stored > 0 }) {
+		rates.Lines = append(rates.Lines, line("stored (read back)", func(m Moment) float64 { return m.Stored }))
+	}
+	rates.Lines[0].Dashed = true
+	latency := Chart{Title: "write latency", XLabel: "seconds", YLabel: "ms", Lines: []Line{
+		line("p50", func(m Moment) float64 { return m.Latency.P50 * 1e3 }),
+		line("p90", func(m Moment) float64 { return m.Latency.P90 * 1e3 }),
+		line("p99", func(m Moment) float64 { return m.Latency.P99 * 1e3 }),
+	}}
+	responses := Chart{Title: "write answers", XLabel: "seconds", YLabel: "requests/s"}
+	var codes []string
+	for _, m := range moments {
+		for code := range m.Responses {
+			if !slices.Contains(codes, code) {
+				codes = append(codes, code)
+			}
+		}
+	}
+	slices.Sort(codes)
+	for _, code := range codes {
+		responses.Lines = append(responses.Lines, line(code, func(m Moment) float64 { return m.Responses[code] }))
+	}
+	return []Chart{rates, latency, responses}
+}

@@ -1,0 +1,220 @@
+// Copyright The ampload authors
+// SPDX-License-Identifier: Apache-2.0
+
+package runner
+
+import (
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// SLO is what a stage must meet to pass.
+type SLO struct {
+	// AckRatio: the backend acknowledges at least this share of the target rate.
+	AckRatio float64
+	// P99: the 99th percentile of the write latency stays at or below it.
+	P99 time.Duration
+	// ErrorRatio: at most this share of the write requests are answered with an
+	// error or not at all.
+	ErrorRatio float64
+	// Lost: at most this many samples are lost (failed, dropped, refused).
+	Lost float64
+}
+
+// DefaultSLO is what a healthy backend meets; docs/loadtest.md explains each.
+var DefaultSLO = SLO{AckRatio: 0.95, P99: time.Second, ErrorRatio: 0.01, Lost: 0}
+
+// StageResult is one stage of a verdict.
+type StageResult struct {
+	Stage                  Stage              `json:"stage"`
+	TargetSamplesPerSecond float64            `json:"target_samples_per_second"`
+	SentSamplesPerSecond   float64            `json:"sent_samples_per_second"`
+	Latency                Quantiles          `json:"latency_seconds"`
+	Responses              map[string]float64 `json:"responses"`
+	// Causes counts the failed write attempts by what the backend said.
+	Causes         map[string]float64 `json:"rejections_by_cause,omitempty"`
+	DroppedSamples float64            `json:"dropped_samples"`
+	// ShortfallSamples is what the generator fell behind on; HeldBackSeconds the
+	// time it waited for the pipeline.
+	ShortfallSamples float64 `json:"shortfall_samples"`
+	HeldBackSeconds  float64 `json:"held_back_seconds"`
+	CollectorCores   float64 `json:"collector_cores"`
+	Passed           bool    `json:"passed"`
+	Reason           string  `json:"reason,omitempty"`
+	// GeneratorLimited: the generator fell behind while the backend answered in
+	// time and throttled nothing; the stage says nothing of the backend.
+	GeneratorLimited bool        `json:"generator_limited"`
+	Freshness        *Quantiles  `json:"freshness_seconds,omitempty"`
+	Measurement      Measurement `json:"measurement"`
+}
+
+// Limit is the first stage that failed, and why.
+type Limit struct {
+	Stage                  int     `json:"stage"`
+	TargetSamplesPerSecond float64 `json:"target_samples_per_second"`
+	Reason                 string  `json:"reason"`
+}
+
+// Verdict is what a load test found.
+type Verdict struct {
+	SustainedSamplesPerSecond float64       `json:"sustained_samples_per_second"`
+	Limit                     Limit         `json:"limit"`
+	Stages                    []StageResult `json:"stages"`
+	ReadBack                  *ReadBack     `json:"read_back,omitempty"`
+}
+
+// Judge makes a stage's result from what it measured. The order of the checks
+// names the most telling reason: what the backend said, what was lost, how slowly
+// it answered, and only then the rate, blamed on the generator when the backend
+// answered in time and throttled nothing.
+func Judge(stage Stage, m Measurement, causes map[string]float64, slo SLO) StageResult {
+	r := StageResult{
+		Stage: stage, TargetSamplesPerSecond: stage.Target(), SentSamplesPerSecond: m.Rate(m.Sent),
+		Latency: m.Latency, Responses: m.Responses, Causes: causes, DroppedSamples: m.Lost(),
+		ShortfallSamples: m.Shortfall, HeldBackSeconds: m.HeldBackSeconds, CollectorCores: m.Rate(m.CollectorCPU),
+		Measurement: m,
+	}
+	requests, failed := m.Requests(), 0.0
+	for code, n := range m.Responses {
+		if c, err := strconv.Atoi(code); err != nil || c >= 300 {
+			failed += n
+		}
+	}
+	errorRatio := 0.0
+	if requests > 0 {
+		errorRatio = failed / requests
+	}
+	switch {
+	case errorRatio > slo.ErrorRatio:
+		r.Reason = fmt.Sprintf("%s (%.0f %% of requests)", mainCause(causes, m.Responses), 100*errorRatio)
+	case r.DroppedSamples > slo.Lost:
+		r.Reason = fmt.Sprintf("%.0f samples lost (failed %.0f, dropped at the queue %.0f, refused %.0f)", r.DroppedSamples, m.SendFailed, m.EnqueueFailed, m.Refused)
+	case m.Latency.P99 > slo.P99.Seconds():
+		r.Reason = fmt.Sprintf("p99 write latency %s above %s", seconds(m.Latency.P99), slo.P99)
+	case r.SentSamplesPerSecond < slo.AckRatio*r.TargetSamplesPerSecond:
+		r.Reason = fmt.Sprintf("acknowledged %s samples/s, %.0f %% of the target", formatCount(r.SentSamplesPerSecond), 100*r.SentSamplesPerSecond/r.TargetSamplesPerSecond)
+		// The backend answered in time and refused nothing: the generator is the limit.
+		if m.Shortfall > 0 {
+			r.GeneratorLimited = true
+			r.Reason = fmt.Sprintf("the generator fell behind its schedule by %s samples while the backend answered in time (p99 %s) and throttled nothing: "+
+				"the collector used %.1f cores and waited %.0f %% of the time for the pipeline; add generator parallelism, sink parallelism or collectors",
+				formatCount(m.Shortfall), seconds(m.Latency.P99), r.CollectorCores, 100*m.HeldBackSeconds/max(m.Seconds, 1e-9))
+		}
+	default:
+		r.Passed = true
+	}
+	return r
+}
+
+// Decide sums up the stages: what the backend acknowledged in the passing stage
+// of the highest target, and the first stage that failed.
+func Decide(stages []StageResult) Verdict {
+	v := Verdict{Stages: stages, Limit: Limit{Stage: -1}}
+	best := -1
+	for i, s := range stages {
+		if s.Passed && (best < 0 || s.TargetSamplesPerSecond > stages[best].TargetSamplesPerSecond) {
+			best = i
+		}
+		if !s.Passed && v.Limit.Stage < 0 {
+			v.Limit = Limit{Stage: i, TargetSamplesPerSecond: s.TargetSamplesPerSecond, Reason: s.Reason}
+		}
+	}
+	if best >= 0 {
+		v.SustainedSamplesPerSecond = stages[best].SentSamplesPerSecond
+	}
+	return v
+}
+
+// Summary is the verdict in a sentence, e.g. "sustained 20,000 samples/s; at
+// 30,000 samples/s 34 % of requests got 429 ingestion rate limit exceeded".
+func (v Verdict) Summary() string {
+	s := "no stage passed"
+	if v.SustainedSamplesPerSecond > 0 {
+		s = "sustained " + formatCount(v.SustainedSamplesPerSecond) + " samples/s"
+	}
+	if v.Limit.Stage >= 0 {
+		s += fmt.Sprintf("; at %s samples/s (stage %d): %s", formatCount(v.Limit.TargetSamplesPerSecond), v.Limit.Stage, v.Limit.Reason)
+	} else {
+		s += "; every stage passed"
+	}
+	return s
+}
+
+// Cause names what a failed write attempt's answer says, from the status and the
+// body the exporter logged: AMP's and Mimir's limits, Prometheus's rejections.
+func Cause(status int, body string) string {
+	b := strings.ToLower(body)
+	for _, c := range []struct{ match, name string }{
+		{"ingestion rate limit", "ingestion rate limit exceeded"},
+		{"ingestion burst size limit", "ingestion burst size limit exceeded"},
+		{"per-user series limit", "series limit exceeded (per user)"},
+		{"per-metric series limit", "series limit exceeded (per metric)"},
+		{"too many labels", "series has too many labels"},
+		{"out of order", "out-of-order samples"},
+		{"duplicate sample", "duplicate samples"},
+		{"too old", "samples too old"},
+		{"out of bounds", "samples out of bounds"},
+		{"signature", "signature refused"},
+	} {
+		if strings.Contains(b, c.match) {
+			return strconv.Itoa(status) + " " + c.name
+		}
+	}
+	if status == http.StatusRequestEntityTooLarge {
+		return "413 request too large"
+	}
+	text := strings.TrimSpace(body)
+	if len(text) > 60 {
+		text = text[:60] + "…"
+	}
+	return strings.TrimSpace(strconv.Itoa(status) + " " + http.StatusText(status) + ": " + text)
+}
+
+// Causes counts the failed write attempts the log reports between from and to.
+func (l Log) Causes(from, to time.Time) map[string]float64 {
+	out := map[string]float64{}
+	for _, e := range l.FailedRequests() {
+		if !e.Time.Before(from) && e.Time.Before(to) {
+			out[Cause(e.StatusCode, e.Error)]++
+		}
+	}
+	return out
+}
+
+// mainCause is the most frequent cause, or the most frequent failing status.
+func mainCause(causes map[string]float64, responses map[string]float64) string {
+	if len(causes) > 0 {
+		keys := slices.Collect(maps.Keys(causes))
+		slices.SortFunc(keys, func(a, b string) int { return int(causes[b] - causes[a]) })
+		return keys[0]
+	}
+	worst, n := "", 0.0
+	for code, c := range responses {
+		if code >= "300" && c > n {
+			worst, n = code, c
+		}
+	}
+	return "answered " + worst
+}
+
+// seconds writes a latency in ms or s.
+func seconds(s float64) string {
+	if s < 1 {
+		return fmt.Sprintf("%.0f ms", s*1e3)
+	}
+	return fmt.Sprintf("%.2f s", s)
+}
+
+// formatCount writes 20,000 or 1,234,567.
+func formatCount(v float64) string {
+	s := strconv.FormatFloat(v, 'f', 0, 64)
+	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
