@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/big"
 	"time"
 
 	"go.opentelemetry.io/collector/confmap"
@@ -18,7 +19,7 @@ const (
 
 	// maxInstances bounds the state a receiver keeps: about 60 bytes per instance
 	// (its InstanceId and the last timestamp of its two series). Larger fleets are
-	// spread over several receivers or replicas with instance_offset.
+	// spread over several receivers or replicas with instance_offset and replica_index.
 	maxInstances = 10_000_000
 
 	// maxSamplesPerEmission follows from the timestamp rule: the samples of one
@@ -61,6 +62,10 @@ type Config struct {
 	// InstanceOffset is the index of the first instance, so that several replicas
 	// can own disjoint ranges of instances.
 	InstanceOffset int64 `mapstructure:"instance_offset"`
+
+	// ReplicaIndex is which replica this receiver is in a scale-out of identical
+	// replicas: its first instance is InstanceOffset + ReplicaIndex × Instances.
+	ReplicaIndex ReplicaIndex `mapstructure:"replica_index"`
 
 	// Rate is the target number of samples per second of the whole receiver,
 	// shared evenly by the workers. Zero leaves the pacing to Pause.
@@ -112,9 +117,17 @@ func (cfg *Config) Validate() error {
 	if cfg.InstanceOffset < 0 {
 		add("instance_offset (%d) must not be negative", cfg.InstanceOffset)
 	}
-	if cfg.InstanceOffset >= 0 && cfg.Instances >= 1 && cfg.InstanceOffset > maxInstanceIndex-int64(cfg.Instances)+1 {
-		add("instance_offset (%d) with instances (%d) reaches index %d, which needs more than 10 digits (InstanceId is I + 10 digits, up to I%d)",
-			cfg.InstanceOffset, cfg.Instances, cfg.InstanceOffset+int64(cfg.Instances)-1, int64(maxInstanceIndex))
+	if cfg.ReplicaIndex < 0 {
+		add("replica_index (%d) must not be negative", cfg.ReplicaIndex)
+	}
+	if last := cfg.lastIndex(); cfg.InstanceOffset >= 0 && cfg.ReplicaIndex >= 0 && cfg.Instances >= 1 && last.Cmp(big.NewInt(maxInstanceIndex)) > 0 {
+		const tooLong = "which needs more than 10 digits (InstanceId is I + 10 digits, up to I9999999999)"
+		if cfg.ReplicaIndex == 0 {
+			add("instance_offset (%d) with instances (%d) reaches index %s, "+tooLong, cfg.InstanceOffset, cfg.Instances, last)
+		} else {
+			add("instance_offset (%d) + replica_index (%d) × instances (%d) reaches index %s, "+tooLong,
+				cfg.InstanceOffset, cfg.ReplicaIndex, cfg.Instances, last)
+		}
 	}
 	if cfg.InstanceIDLocation != InstanceIDOnResource && cfg.InstanceIDLocation != InstanceIDOnDataPoint {
 		add("instance_id_location (%q) must be %q or %q", cfg.InstanceIDLocation, InstanceIDOnResource, InstanceIDOnDataPoint)
@@ -127,6 +140,21 @@ func (cfg *Config) Validate() error {
 			cfg.Rate, cfg.maxRate(), cfg.Instances)
 	}
 	return errors.Join(errs...)
+}
+
+// firstIndex is the global index of the receiver's first instance; it fits in an
+// int64 once Validate accepts the configuration.
+func (cfg *Config) firstIndex() int64 {
+	return cfg.InstanceOffset + int64(cfg.ReplicaIndex)*int64(cfg.Instances)
+}
+
+// lastIndex is the global index of the receiver's last instance, computed exactly
+// so that Validate can name it whatever the values.
+func (cfg *Config) lastIndex() *big.Int {
+	last := big.NewInt(int64(cfg.ReplicaIndex))
+	last.Mul(last, big.NewInt(int64(cfg.Instances)))
+	last.Add(last, big.NewInt(cfg.InstanceOffset))
+	return last.Add(last, big.NewInt(int64(cfg.Instances)-1))
 }
 
 // maxRate is the ceiling set by the timestamp rule: one sample per millisecond per series.

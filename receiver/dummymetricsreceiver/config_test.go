@@ -4,7 +4,10 @@
 package dummymetricsreceiver
 
 import (
+	"context"
+	"math"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,21 +51,142 @@ func TestLoadConfig(t *testing.T) {
 			id:          component.NewIDWithName(metadata.Type, "invalid"),
 			errContains: "instances (10) must be a multiple of parallelism (3)",
 		},
+		{
+			id:       component.NewIDWithName(metadata.Type, "replica_int"),
+			expected: withReplicaIndex(2),
+		},
+		{
+			id:       component.NewIDWithName(metadata.Type, "replica_pod_name"),
+			expected: withReplicaIndex(2),
+		},
+		{
+			id:       component.NewIDWithName(metadata.Type, "replica_numeric_string"),
+			expected: withReplicaIndex(3),
+		},
+		{
+			id:          component.NewIDWithName(metadata.Type, "replica_without_ordinal"),
+			errContains: `'replica_index' "otelcol-dummymetrics" is neither an integer of at least 0 nor a name that ends in -N`,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.id.String(), func(t *testing.T) {
 			cfg := NewFactory().CreateDefaultConfig()
 			sub, err := cm.Sub(tt.id.String())
 			require.NoError(t, err)
-			require.NoError(t, sub.Unmarshal(cfg))
-
-			err = confmap.Validate(cfg)
+			err = sub.Unmarshal(cfg)
+			if err == nil {
+				err = confmap.Validate(cfg)
+			}
 			if tt.errContains != "" {
 				require.ErrorContains(t, err, tt.errContains)
 				return
 			}
 			require.NoError(t, err)
 			assert.Equal(t, tt.expected, cfg)
+		})
+	}
+}
+
+// testProvider serves, under its scheme, the configuration "config:" and, as the
+// collector's env provider does, the variables "env:NAME" and "env:NAME:-default"
+// from a map, so that tests decode values as the collector expands them.
+type testProvider struct {
+	scheme string
+	config string
+	env    map[string]string
+}
+
+func (p testProvider) Retrieve(_ context.Context, uri string, _ confmap.WatcherFunc) (*confmap.Retrieved, error) {
+	if uri == "config:" {
+		return confmap.NewRetrievedFromYAML([]byte(p.config))
+	}
+	name, fallback, _ := strings.Cut(strings.TrimPrefix(uri, "env:"), ":-")
+	value, ok := p.env[name]
+	if !ok {
+		value = fallback
+	}
+	return confmap.NewRetrievedFromYAML([]byte(value))
+}
+
+func (p testProvider) Scheme() string               { return p.scheme }
+func (testProvider) Shutdown(context.Context) error { return nil }
+
+// resolve decodes the receiver configuration text, with ${env:...} expanded from env,
+// onto the defaults, as the collector does.
+func resolve(t *testing.T, config string, env map[string]string) (*Config, error) {
+	t.Helper()
+	factory := func(scheme string) confmap.ProviderFactory {
+		return confmap.NewProviderFactory(func(confmap.ProviderSettings) confmap.Provider {
+			return testProvider{scheme: scheme, config: config, env: env}
+		})
+	}
+	resolver, err := confmap.NewResolver(confmap.ResolverSettings{
+		URIs:              []string{"config:"},
+		ProviderFactories: []confmap.ProviderFactory{factory("config"), factory("env")},
+		DefaultScheme:     "env",
+	})
+	require.NoError(t, err)
+	conf, err := resolver.Resolve(context.Background())
+	require.NoError(t, err)
+	cfg := createDefaultConfig().(*Config)
+	if err := conf.Unmarshal(cfg); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+func TestReplicaIndexFromTheEnvironment(t *testing.T) {
+	for env, want := range map[string]ReplicaIndex{
+		"2":                      2, // a pod index from the downward API
+		"otelcol-dummymetrics-3": 3, // a pod name
+		"":                       0,
+	} {
+		cfg, err := resolve(t, "replica_index: ${env:REPLICA}", map[string]string{"REPLICA": env})
+		require.NoError(t, err, "REPLICA=%q", env)
+		assert.Equal(t, want, cfg.ReplicaIndex, "REPLICA=%q", env)
+	}
+	cfg, err := resolve(t, "replica_index: ${env:REPLICA:-0}", nil)
+	require.NoError(t, err)
+	assert.Zero(t, cfg.ReplicaIndex, "unset")
+}
+
+func withReplicaIndex(index ReplicaIndex) *Config {
+	cfg := createDefaultConfig().(*Config)
+	cfg.ReplicaIndex = index
+	return cfg
+}
+
+func TestReplicaIndexFromText(t *testing.T) {
+	tests := []struct {
+		text    string
+		want    ReplicaIndex
+		wantErr string
+	}{
+		{text: "0", want: 0},
+		{text: "3", want: 3},
+		{text: " 4 ", want: 4},
+		{text: "-1", want: -1}, // a number: Validate refuses it as negative
+		{text: "otelcol-dummymetrics-2", want: 2},
+		{text: "otelcol-dummymetrics-17", want: 17},
+		{text: "web-007", want: 7},
+		{text: "", want: 5}, // unset: the index stays as it was
+		{text: "otelcol-dummymetrics", wantErr: `"otelcol-dummymetrics" is neither an integer of at least 0 nor a name that ends in -N`},
+		{text: "otelcol-", wantErr: "is neither an integer of at least 0"},
+		{text: "pod-2a", wantErr: "is neither an integer of at least 0"},
+		{text: "pod-+2", wantErr: "is neither an integer of at least 0"},
+		{text: "1.5", wantErr: "is neither an integer of at least 0"},
+		{text: "pod-99999999999999999999", wantErr: `"pod-99999999999999999999" ends in an ordinal too large`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.text, func(t *testing.T) {
+			r := ReplicaIndex(5)
+			err := r.UnmarshalText([]byte(tt.text))
+			if tt.wantErr != "" {
+				require.ErrorContains(t, err, tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, r)
 		})
 	}
 }
@@ -120,6 +244,16 @@ func TestValidate(t *testing.T) {
 		{name: "last index needs 11 digits", modify: func(c *Config) { c.InstanceOffset = 9_999_999_950 },
 			errs: []string{"instance_offset (9999999950) with instances (60) reaches index 10000000009, which needs more than 10 digits"}},
 		{name: "last index is the largest 10-digit one", modify: func(c *Config) { c.InstanceOffset = 9_999_999_940 }},
+		{name: "offset near the int64 limit", modify: func(c *Config) { c.InstanceOffset = math.MaxInt64 },
+			errs: []string{"instance_offset (9223372036854775807) with instances (60) reaches index 9223372036854775866, which needs more than 10 digits"}},
+		{name: "replica index", modify: func(c *Config) { c.ReplicaIndex = 3 }},
+		{name: "negative replica index", modify: func(c *Config) { c.ReplicaIndex = -1 },
+			errs: []string{"replica_index (-1) must not be negative"}},
+		{name: "last replica within 10 digits", modify: func(c *Config) { c.InstanceOffset, c.ReplicaIndex = 40, 166_666_665 }},
+		{name: "replica index beyond 10 digits", modify: func(c *Config) { c.InstanceOffset, c.ReplicaIndex = 40, 166_666_666 },
+			errs: []string{"instance_offset (40) + replica_index (166666666) × instances (60) reaches index 10000000059, which needs more than 10 digits"}},
+		{name: "replica index near the int64 limit", modify: func(c *Config) { c.InstanceOffset, c.ReplicaIndex = math.MaxInt64, math.MaxInt64 },
+			errs: []string{"instance_offset (9223372036854775807) + replica_index (9223372036854775807) × instances (60) reaches index 562625694248141324286"}},
 		{name: "every problem at once", modify: func(c *Config) {
 			c.Instances, c.Parallelism, c.MinSamplesPerSeries, c.MaxSamplesPerSeries, c.Pause = 10, 3, 0, -1, -time.Second
 		}, errs: []string{

@@ -72,11 +72,12 @@ func (r *dummyMetricsReceiver) Start(_ context.Context, _ component.Host) error 
 		close(r.done)
 	}()
 
-	last := r.cfg.InstanceOffset + int64(r.cfg.Instances) - 1
+	first := r.cfg.firstIndex()
 	r.settings.Logger.Info("Generating dummy CPU and Memory metrics",
 		zap.Int("instances", r.cfg.Instances),
-		zap.String("first_instance", instanceID(r.cfg.InstanceOffset)),
-		zap.String("last_instance", instanceID(last)),
+		zap.Int64("replica_index", int64(r.cfg.ReplicaIndex)),
+		zap.String("first_instance", instanceID(first)),
+		zap.String("last_instance", instanceID(first+int64(r.cfg.Instances)-1)),
 		zap.Int("series", 2*r.cfg.Instances),
 		zap.Int("parallelism", r.cfg.Parallelism),
 		zap.String("pacing", r.cfg.pacing()),

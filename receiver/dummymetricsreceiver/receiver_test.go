@@ -19,6 +19,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/ampload/otelcol-dummymetrics/receiver/dummymetricsreceiver/internal/metadata"
 )
@@ -75,6 +77,26 @@ func startReceiver(t *testing.T, cfg *Config, next consumer.Metrics, tel *compon
 	require.NoError(t, err)
 	require.NoError(t, rcv.Start(context.Background(), componenttest.NewNopHost()))
 	return rcv.(*dummyMetricsReceiver)
+}
+
+func TestStartLogNamesTheReplicasInstances(t *testing.T) {
+	core, logs := observer.New(zap.InfoLevel)
+	set := receivertest.NewNopSettings(metadata.Type)
+	set.Logger = zap.New(core)
+	cfg := &Config{InstanceIDLocation: InstanceIDOnResource, Instances: 12, Parallelism: 3, MinSamplesPerSeries: 2, MaxSamplesPerSeries: 10, Pause: time.Hour,
+		InstanceOffset: 24, ReplicaIndex: 2}
+	require.NoError(t, cfg.Validate())
+	rcv, err := NewFactory().CreateMetrics(context.Background(), set, cfg, consumertest.NewNop())
+	require.NoError(t, err)
+	require.NoError(t, rcv.Start(context.Background(), componenttest.NewNopHost()))
+	require.NoError(t, rcv.Shutdown(context.Background()))
+
+	started := logs.FilterMessage("Generating dummy CPU and Memory metrics").All()
+	require.Len(t, started, 1)
+	fields := started[0].ContextMap()
+	assert.Equal(t, int64(2), fields["replica_index"])
+	assert.Equal(t, "I0000000048", fields["first_instance"], "24 + 2 × 12")
+	assert.Equal(t, "I0000000059", fields["last_instance"])
 }
 
 func TestConcurrentWorkersAtFullSpeed(t *testing.T) {

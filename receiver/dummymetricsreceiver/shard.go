@@ -51,10 +51,11 @@ type shard struct {
 }
 
 // newShard builds the generator of worker k, which owns the instances
-// [offset + k·n, offset + (k+1)·n) with n = instances/parallelism.
+// [first + k·n, first + (k+1)·n) with n = instances/parallelism and first the
+// receiver's first instance.
 func newShard(cfg *Config, k int, seed uint64) *shard {
 	perShard := cfg.Instances / cfg.Parallelism
-	first := cfg.InstanceOffset + int64(k)*int64(perShard)
+	first := cfg.firstIndex() + int64(k)*int64(perShard)
 	ids := make([]string, perShard)
 	for i := range ids {
 		ids[i] = instanceID(first + int64(i))

@@ -30,15 +30,20 @@ func TestShardsAreDisjointAndCoverTheRange(t *testing.T) {
 	tests := []struct {
 		instances, parallelism int
 		offset                 int64
+		replica                ReplicaIndex
+		first                  int64 // offset + replica × instances
 	}{
-		{60, 2, 0},
-		{12, 3, 0},
-		{12, 3, 24},
-		{7, 7, 100},
-		{1, 1, 9_999_999_999},
+		{60, 2, 0, 0, 0},
+		{12, 3, 0, 0, 0},
+		{12, 3, 24, 0, 24},
+		{7, 7, 100, 0, 100},
+		{1, 1, 9_999_999_999, 0, 9_999_999_999},
+		{60, 2, 0, 2, 120},
+		{12, 3, 24, 5, 84},
+		{1, 1, 0, 9_999_999_999, 9_999_999_999},
 	}
 	for _, tt := range tests {
-		cfg := &Config{InstanceIDLocation: InstanceIDOnResource, Instances: tt.instances, Parallelism: tt.parallelism, InstanceOffset: tt.offset, MinSamplesPerSeries: 1, MaxSamplesPerSeries: 1}
+		cfg := &Config{InstanceIDLocation: InstanceIDOnResource, Instances: tt.instances, Parallelism: tt.parallelism, InstanceOffset: tt.offset, ReplicaIndex: tt.replica, MinSamplesPerSeries: 1, MaxSamplesPerSeries: 1}
 		require.NoError(t, cfg.Validate())
 		owner := map[string]int{}
 		for k := range tt.parallelism {
@@ -52,8 +57,29 @@ func TestShardsAreDisjointAndCoverTheRange(t *testing.T) {
 		}
 		require.Len(t, owner, tt.instances)
 		for i := range int64(tt.instances) {
-			assert.Contains(t, owner, instanceID(tt.offset+i))
+			assert.Contains(t, owner, instanceID(tt.first+i))
 		}
+	}
+}
+
+func TestReplicasOwnConsecutiveRanges(t *testing.T) {
+	// Three replicas of the same configuration but for replica_index, as a
+	// StatefulSet runs them, own one contiguous range without overlap.
+	owner := map[string]ReplicaIndex{}
+	for replica := range ReplicaIndex(3) {
+		cfg := &Config{InstanceIDLocation: InstanceIDOnResource, Instances: 12, Parallelism: 3, InstanceOffset: 100, ReplicaIndex: replica, MinSamplesPerSeries: 1, MaxSamplesPerSeries: 1}
+		require.NoError(t, cfg.Validate())
+		for k := range cfg.Parallelism {
+			for _, id := range newShard(cfg, k, 1).ids {
+				prev, dup := owner[id]
+				require.False(t, dup, "%s owned by replicas %d and %d", id, prev, replica)
+				owner[id] = replica
+			}
+		}
+	}
+	require.Len(t, owner, 36)
+	for i := range int64(36) {
+		assert.Equal(t, ReplicaIndex(i/12), owner[instanceID(100+i)], "instance %d", 100+i)
 	}
 }
 
