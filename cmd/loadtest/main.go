@@ -46,6 +46,12 @@ type options struct {
 	out       string
 	progress  time.Duration
 	keepGoing bool
+	offset    int64
+	// The read-back: how often the canary writes, how long to wait once it is
+	// visible, the most samples one query may read, the prices of a managed backend.
+	canaryEvery, settle     time.Duration
+	maxQuerySamples         float64
+	priceIngest, priceQuery float64
 }
 
 // defaultStages is a short ramp that a laptop's local Prometheus takes at first
@@ -66,6 +72,12 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.Float64Var(&o.slo.ErrorRatio, "slo-errors", o.slo.ErrorRatio, "... and at most this share of the write requests fail")
 	fs.Float64Var(&o.slo.Lost, "slo-lost", o.slo.Lost, "... and at most this many samples are lost")
 	fs.BoolVar(&o.keepGoing, "keep-going", false, "run the stages after the first that fails (by default the test stops there: a managed backend charges for what it ingests)")
+	fs.Int64Var(&o.offset, "instance-offset", 0, "index of the first instance: runs, or writers, with other offsets write other series")
+	fs.DurationVar(&o.canaryEvery, "canary-every", 2*time.Second, "how often the canary series is written and polled until queryable (freshness)")
+	fs.DurationVar(&o.settle, "settle", 0, "wait this long after the last canary is queryable before reading back (for backends that are eventually consistent)")
+	fs.Float64Var(&o.maxQuerySamples, "query-max-samples", 20e6, "the most samples one read-back query may load (Prometheus's --query.max-samples is 50 million)")
+	fs.Float64Var(&o.priceIngest, "price-ingest", 0, "USD per 10 million samples ingested, to price the run (docs/loadtest.md has AMP's published tiers)")
+	fs.Float64Var(&o.priceQuery, "price-query", 0, "USD per billion query samples processed")
 	fs.StringVar(&o.out, "out", "results/loadtest", "folder that gets a <timestamp> folder with verdict.json, report.md, report.html and the charts")
 	fs.DurationVar(&o.progress, "progress", 5*time.Second, "how often to print a progress line")
 	var env listFlag
@@ -156,12 +168,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 // test is one load test as it runs.
 type test struct {
-	o     *options
-	out   io.Writer
-	dir   string
-	r     *runner.Run
-	start time.Time // when the schedule began
-	snaps []runner.Snapshot
+	o   *options
+	out io.Writer
+	dir string
+	r   *runner.Run
+	// launched is when the collector was started, start when its schedule began.
+	launched, start time.Time
+	snaps           []runner.Snapshot
 }
 
 // exporterLag is how long after a sample is generated the exporter reports it:
@@ -186,8 +199,13 @@ func (t *test) run(ctx context.Context) (runner.Verdict, error) {
 	env["GENERATOR_INSTANCES"] = strconv.Itoa(o.instances)
 	env["GENERATOR_PARALLELISM"] = strconv.Itoa(o.gen)
 	env["SINK_PARALLELISM"] = strconv.Itoa(o.sink)
+	env["GENERATOR_INSTANCE_OFFSET"] = strconv.FormatInt(o.offset, 10)
+	t.launched = time.Now()
 	r, err := runner.Start(ctx, runner.Options{
 		Backend: o.backend,
+		BeforeCollector: func(ctx context.Context, r *runner.Run) error {
+			return r.Querier.CheckNoOtherWriter(ctx, o.offset, int64(o.instances))
+		},
 		Collector: runner.CollectorOptions{
 			Env:     env,
 			Configs: []string{"collector-config-loadtest.yaml", runner.StagesConfig(o.stages)},
@@ -204,18 +222,82 @@ func (t *test) run(ctx context.Context) (runner.Verdict, error) {
 		return runner.Verdict{}, err
 	}
 	fmt.Fprintf(t.out, "Load test against %s: %d stages, %s in all; results in %s\n", r.Backend.WriteURL, len(o.stages), total(o.stages), dir)
+	canary, err := r.Backend.NewCanary(r.Querier, filepath.Base(dir))
+	if err != nil {
+		return runner.Verdict{}, err
+	}
+	canaryCtx, stopCanary := context.WithCancel(ctx)
+	canaryDone := make(chan struct{})
+	go func() {
+		defer close(canaryDone)
+		canary.Run(canaryCtx, o.canaryEvery, 25*time.Millisecond)
+	}()
 
 	results, err := t.stages(ctx)
+	stopCanary()
+	<-canaryDone
+	var rb *runner.ReadBack
+	if err == nil {
+		rb, err = t.readBack(ctx, canary)
+	}
 	stopErr := r.Stop(time.Minute)
 	log := r.Collector.Logged()
 	ends := t.start
 	for i := range results {
 		from := ends
 		ends = ends.Add(o.stages[i].Duration)
-		results[i].Causes = log.Causes(from, ends.Add(exporterLag))
-		results[i] = runner.Judge(results[i].Stage, results[i].Measurement, results[i].Causes, o.slo)
+		res := runner.Judge(results[i].Stage, results[i].Measurement, log.Causes(from, ends.Add(exporterLag)), o.slo)
+		res.Freshness = runner.Percentiles(canary.Freshness(from, ends))
+		results[i] = res
 	}
-	return runner.Decide(results), errors.Join(err, stopErr)
+	v := runner.Decide(results)
+	v.WithReadBack(rb)
+	v.Cost = t.cost(v, rb)
+	return v, errors.Join(err, stopErr)
+}
+
+// readBack waits for the pipeline to drain and for a canary written after the
+// last sample to be queryable, then counts what the backend stored.
+func (t *test) readBack(ctx context.Context, canary *runner.Canary) (*runner.ReadBack, error) {
+	final, err := t.r.Drain(ctx, 30*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	t.snaps = append(t.snaps, final)
+	if _, err := canary.Probe(ctx, 25*time.Millisecond, 2*time.Minute); err != nil {
+		return nil, err
+	}
+	if t.o.settle > 0 {
+		time.Sleep(t.o.settle)
+	}
+	c := final.Collector
+	plan := runner.ReadBackPlan{
+		First: t.o.offset, Instances: int64(t.o.instances), From: t.launched, To: time.Now(),
+		Sent: c.Sum(runner.MetricSent, nil), Failed: c.Sum(runner.MetricSendFailed, nil),
+		SeriesExpected: c.Sum(runner.MetricSeriesWritten, nil), Expected: c.By(runner.MetricAcceptedByBlock, "instances", nil),
+		SentBySecond: runner.PerSecond(t.snaps, t.launched, runner.MetricSent), MaxSamplesPerQuery: t.o.maxQuerySamples,
+	}
+	rb, err := t.r.Querier.ReadBack(ctx, plan)
+	if rb != nil {
+		rb.Freshness = runner.Percentiles(canary.Freshness(t.start, time.Now()))
+		rb.SamplesRead += canary.SamplesRead()
+	}
+	return rb, err
+}
+
+// cost prices the run with the prices given.
+func (t *test) cost(v runner.Verdict, rb *runner.ReadBack) *runner.Cost {
+	c := &runner.Cost{SamplesPerHour: v.SustainedSamplesPerSecond * 3600, SamplesPerMonth: v.SustainedSamplesPerSecond * 3600 * 730}
+	if len(t.snaps) > 0 {
+		last := t.snaps[len(t.snaps)-1].Collector
+		c.SamplesIngested, c.SeriesWritten = last.Sum(runner.MetricSent, nil), last.Sum(runner.MetricSeriesWritten, nil)
+	}
+	if rb != nil {
+		c.SamplesRead = rb.SamplesRead
+	}
+	c.RunUSD = c.SamplesIngested/1e7*t.o.priceIngest + c.SamplesRead/1e9*t.o.priceQuery
+	c.MonthUSD = c.SamplesPerMonth / 1e7 * t.o.priceIngest
+	return c
 }
 
 // stages watches the run through its schedule and measures each stage, stopping

@@ -55,8 +55,9 @@ func writeReport(dir string, o *options, v runner.Verdict, snaps []runner.Snapsh
 		Title, Summary string
 		Verdict        runner.Verdict
 		Table          [][]string
+		Cost           []string
 		Charts         []template.HTML
-	}{title(o), v.Summary(), v, table(v), svgs})
+	}{title(o), v.Summary(), v, table(v), costLines(v.Cost), svgs})
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -71,7 +72,7 @@ func title(o *options) string {
 	return fmt.Sprintf("Load test of %s, %s", backend, time.Now().Format("2006-01-02 15:04 MST"))
 }
 
-var tableHeader = []string{"stage", "target/s", "acknowledged/s", "p50 / p90 / p99", "responses", "lost", "shortfall", "collector cores", "verdict"}
+var tableHeader = []string{"stage", "target/s", "acknowledged/s", "latency p50 / p90 / p99", "queryable after p50 / p99", "responses", "lost", "shortfall", "collector cores", "verdict"}
 
 // table is the stages as rows of text.
 func table(v runner.Verdict) [][]string {
@@ -83,11 +84,33 @@ func table(v runner.Verdict) [][]string {
 		}
 		rows = append(rows, []string{
 			fmt.Sprintf("%d: %s", i, s.Stage), count(s.TargetSamplesPerSecond), count(s.SentSamplesPerSecond),
-			fmt.Sprintf("%.0f / %.0f / %.0f ms", s.Latency.P50*1e3, s.Latency.P90*1e3, s.Latency.P99*1e3),
+			fmt.Sprintf("%.0f / %.0f / %.0f ms", s.Latency.P50*1e3, s.Latency.P90*1e3, s.Latency.P99*1e3), freshness(s.Freshness),
 			responses(s.Responses), count(s.DroppedSamples), count(s.ShortfallSamples), fmt.Sprintf("%.2f", s.CollectorCores), verdict,
 		})
 	}
 	return rows
+}
+
+func freshness(q *runner.Quantiles) string {
+	if q == nil {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f / %.2f s", q.P50, q.P99)
+}
+
+// costLines are the figures a managed backend charges and limits by.
+func costLines(c *runner.Cost) []string {
+	if c == nil {
+		return nil
+	}
+	lines := []string{
+		fmt.Sprintf("samples ingested: %s; series written: %s; samples read by the read-back: %s", count(c.SamplesIngested), count(c.SeriesWritten), count(c.SamplesRead)),
+		fmt.Sprintf("the sustained rate is %s samples per hour, %s per month (730 h)", count(c.SamplesPerHour), count(c.SamplesPerMonth)),
+	}
+	if c.RunUSD > 0 {
+		lines = append(lines, fmt.Sprintf("at the prices given: this run USD %.4f; a month at the sustained rate USD %.2f", c.RunUSD, c.MonthUSD))
+	}
+	return lines
 }
 
 func responses(r map[string]float64) string {
@@ -117,6 +140,12 @@ func markdown(o *options, v runner.Verdict, charts []string) string {
 			fmt.Fprintf(&b, "\n- %s: %.0f failed write attempts (%s)", s.Stage, n, cause)
 		}
 	}
+	if v.ReadBack != nil {
+		fmt.Fprintf(&b, "\n\n**Read back:** %s.\n", v.ReadBack.Summary())
+	}
+	if lines := costLines(v.Cost); len(lines) > 0 {
+		b.WriteString("\n**Cost and quota:** " + strings.Join(lines, "; ") + ".\n")
+	}
 	b.WriteString("\n\n")
 	for _, c := range charts {
 		fmt.Fprintf(&b, "![%s](%s.png)\n\n", c, c)
@@ -130,14 +159,16 @@ var page = template.Must(template.New("report").Parse(`<!DOCTYPE html>
 body{font-family:system-ui,sans-serif;margin:2em;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:right}
 th{background:#f4f4f4}td:first-child,td:last-child{text-align:left}
-.verdict{font-size:1.3em;padding:.6em;background:#eef6ee;border-left:.4em solid #2ca02c}
+.verdict{font-size:1.3em;padding:.6em;background:#eef6ee;border-left:.4em solid #2ca02c;white-space:pre-line}
 .charts svg{max-width:100%;height:auto}
 </style></head><body>
 <h1>{{.Title}}</h1>
 <p class="verdict" id="verdict">{{.Summary}}</p>
-<table><tr><th>stage</th><th>target/s</th><th>acknowledged/s</th><th>latency p50 / p90 / p99</th><th>responses</th><th>lost</th><th>shortfall</th><th>collector cores</th><th>verdict</th></tr>
+<table><tr><th>stage</th><th>target/s</th><th>acknowledged/s</th><th>latency p50 / p90 / p99</th><th>queryable after p50 / p99</th><th>responses</th><th>lost</th><th>shortfall</th><th>collector cores</th><th>verdict</th></tr>
 {{range .Table}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>
 {{end}}</table>
+{{if .Verdict.ReadBack}}<p id="readback"><b>Read back:</b> {{.Verdict.ReadBack.Summary}}</p>{{end}}
+{{if .Cost}}<ul id="cost">{{range .Cost}}<li>{{.}}</li>{{end}}</ul>{{end}}
 <div class="charts">{{range .Charts}}{{.}}{{end}}</div>
 </body></html>
 `))

@@ -219,3 +219,7 @@ func probe(ctx context.Context, u *url.URL) error {
 	}
 	return nil
 }
+
+func promv1Range(from, to time.Time, step time.Duration) promv1.Range {
+	return promv1.Range{Start: from, End: to, Step: step}
+}

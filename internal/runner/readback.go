@@ -3,11 +3,243 @@
 
 package runner
 
-// ReadBack is what the backend's query API says the run stored.
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/common/model"
+)
+
+// ReadBack is what the backend's query API says the run stored, against what it
+// acknowledged.
 type ReadBack struct {
+	// SentSamples were acknowledged by the backend (2xx); StoredSamples are what
+	// its query API counts for the run's series in the run's window.
 	SentSamples    float64 `json:"sent_samples"`
 	StoredSamples  float64 `json:"stored_samples"`
 	MissingSamples float64 `json:"missing_samples"`
-	SeriesExpected float64 `json:"series_expected"`
-	SeriesFound    float64 `json:"series_found"`
+	// Exact: no request failed, so the comparison is to the sample. Otherwise the
+	// exporter counted whole batches as failed although some of their requests
+	// were stored: stored must lie in [sent, sent + FailedSamples].
+	Exact         bool    `json:"exact"`
+	FailedSamples float64 `json:"failed_samples"`
+	// SeriesExpected were written by the run; SeriesFound hold samples.
+	SeriesExpected float64    `json:"series_expected"`
+	SeriesFound    float64    `json:"series_found"`
+	Freshness      *Quantiles `json:"freshness_seconds,omitempty"`
+	// SamplesRead is what the read-back's queries read (managed backends charge
+	// queries by samples processed), in Queries queries.
+	SamplesRead float64 `json:"samples_read"`
+	Queries     int     `json:"queries"`
+	// Where samples are missing: the instance blocks and 10-second windows that
+	// lost most, a few of each.
+	MissingByInstances []Gap `json:"missing_by_instances,omitempty"`
+	MissingByTime      []Gap `json:"missing_by_time,omitempty"`
+	// Problem says why the read-back fails the verdict, if it does.
+	Problem string `json:"problem,omitempty"`
+}
+
+// Gap is where samples went missing.
+type Gap struct {
+	Where    string  `json:"where"`
+	Expected float64 `json:"expected"`
+	Stored   float64 `json:"stored"`
+}
+
+// ReadBackPlan is what the read-back compares, and where.
+type ReadBackPlan struct {
+	// The run's instances [First, First+Instances) and its time window.
+	First, Instances int64
+	From, To         time.Time
+	// Sent and Failed are the exporter's counts; Expected the samples the
+	// receiver handed over, by instance block ("I0000000000-I0000000029").
+	Sent, Failed, SeriesExpected float64
+	Expected                     map[string]float64
+	// SentBySecond is what the backend acknowledged each second since From, to
+	// find the windows that lost samples.
+	SentBySecond []float64
+	// MaxSamplesPerQuery keeps each query under the backend's limit of samples
+	// a query may load (Prometheus's --query.max-samples is 50 million).
+	MaxSamplesPerQuery float64
+}
+
+// series is the run's metrics.
+const seriesSelector = `__name__=~"CPU|Memory"`
+
+// ReadBack counts what the backend stored of the run, series group by series
+// group: the range boundaries of a query differ between Prometheus 2 (closed) and
+// 3 (left-open), so the work is split by series, each query covering the whole
+// window with a margin on both sides, and never by time.
+func (q *Querier) ReadBack(ctx context.Context, p ReadBackPlan) (*ReadBack, error) {
+	rb := &ReadBack{SentSamples: p.Sent, FailedSamples: p.Failed, Exact: p.Failed == 0, SeriesExpected: p.SeriesExpected}
+	at := p.To.Add(2 * time.Second) // the newest samples run up to a second ahead of the clock
+	window := fmt.Sprintf("%dms", at.Sub(p.From).Milliseconds())
+	perInstance := 2 * p.Sent / math.Max(p.SeriesExpected, 1)
+	size := int64(1) // instances per query: an aligned power of ten
+	for size < 1e9 && float64(size*10)*perInstance <= p.MaxSamplesPerQuery && size*10 <= 10000 {
+		size *= 10
+	}
+	stored := map[int64]float64{}
+	for block := p.First / size * size; block < p.First+p.Instances; block += size {
+		promql := fmt.Sprintf(`count_over_time({%s,InstanceId=~%q}[%s])`, seriesSelector, idPattern(block, size), window)
+		vec, err := q.Vector(ctx, promql, at)
+		if err != nil {
+			return rb, err
+		}
+		rb.Queries++
+		for _, s := range vec {
+			rb.SamplesRead += float64(s.Value)
+			id, err := strconv.ParseInt(strings.TrimPrefix(string(s.Metric["InstanceId"]), "I"), 10, 64)
+			if err != nil || id < p.First || id >= p.First+p.Instances {
+				continue
+			}
+			rb.SeriesFound++
+			rb.StoredSamples += float64(s.Value)
+			stored[id] += float64(s.Value)
+		}
+	}
+	rb.MissingSamples = math.Max(0, rb.SentSamples-rb.StoredSamples)
+	switch {
+	case rb.Exact && rb.StoredSamples > rb.SentSamples:
+		rb.Problem = fmt.Sprintf("stored %s samples, more than the %s acknowledged: another writer wrote the run's series, or samples were stored twice",
+			formatCount(rb.StoredSamples), formatCount(rb.SentSamples))
+	case rb.MissingSamples > 0:
+		rb.Problem = fmt.Sprintf("%s acknowledged samples are missing", formatCount(rb.MissingSamples))
+	case rb.SeriesFound < rb.SeriesExpected:
+		rb.Problem = fmt.Sprintf("%s of the %s series written are missing", formatCount(rb.SeriesExpected-rb.SeriesFound), formatCount(rb.SeriesExpected))
+	}
+	if rb.MissingSamples > 0 {
+		rb.MissingByInstances = missingByBlock(p.Expected, stored)
+		if err := q.missingByTime(ctx, p, rb); err != nil {
+			return rb, err
+		}
+	}
+	return rb, nil
+}
+
+// idPattern matches the InstanceIds of the aligned block [first, first+size).
+func idPattern(first, size int64) string {
+	digits := len(strconv.FormatInt(size, 10)) - 1
+	id := fmt.Sprintf("I%010d", first)
+	if digits == 0 {
+		return id
+	}
+	return fmt.Sprintf(`%s\d{%d}`, id[:11-digits], digits)
+}
+
+// missingByBlock compares what the receiver handed over with what is stored, by
+// its blocks of instances, and keeps the few that lost most.
+func missingByBlock(expected map[string]float64, stored map[int64]float64) []Gap {
+	var gaps []Gap
+	for block, want := range expected {
+		first, last, ok := strings.Cut(block, "-")
+		lo, err1 := strconv.ParseInt(strings.TrimPrefix(first, "I"), 10, 64)
+		hi, err2 := strconv.ParseInt(strings.TrimPrefix(last, "I"), 10, 64)
+		if !ok || err1 != nil || err2 != nil {
+			continue
+		}
+		got := 0.0
+		for id, n := range stored {
+			if id >= lo && id <= hi {
+				got += n
+			}
+		}
+		if got < want {
+			gaps = append(gaps, Gap{Where: "instances " + block, Expected: want, Stored: got})
+		}
+	}
+	return worst(gaps)
+}
+
+// missingByTime counts what is stored in each 10-second window of the run and
+// compares it with what the backend acknowledged in that window.
+func (q *Querier) missingByTime(ctx context.Context, p ReadBackPlan, rb *ReadBack) error {
+	const step = 10 * time.Second
+	v, _, _, err := q.api.QueryRange(ctx, fmt.Sprintf("sum(count_over_time({%s}[10s]))", seriesSelector),
+		promv1Range(p.From.Add(step), p.To.Add(step), step))
+	if err != nil {
+		return err
+	}
+	rb.Queries++
+	m, ok := v.(model.Matrix)
+	if !ok || len(m) == 0 {
+		return nil
+	}
+	var gaps []Gap
+	for _, point := range m[0].Values {
+		end := point.Timestamp.Time()
+		rb.SamplesRead += float64(point.Value)
+		want := 0.0
+		for s := int(end.Add(-step).Sub(p.From).Seconds()); s < int(end.Sub(p.From).Seconds()) && s < len(p.SentBySecond); s++ {
+			if s >= 0 {
+				want += p.SentBySecond[s]
+			}
+		}
+		if float64(point.Value) < 0.99*want {
+			gaps = append(gaps, Gap{Where: fmt.Sprintf("%s to %s", end.Add(-step).Format("15:04:05"), end.Format("15:04:05")), Expected: want, Stored: float64(point.Value)})
+		}
+	}
+	rb.MissingByTime = worst(gaps)
+	return nil
+}
+
+// worst keeps the three gaps that lost most.
+func worst(gaps []Gap) []Gap {
+	slices.SortFunc(gaps, func(a, b Gap) int { return int((b.Expected - b.Stored) - (a.Expected - a.Stored)) })
+	return gaps[:min(len(gaps), 3)]
+}
+
+// idRangePattern matches the InstanceIds of [first, first+n) exactly: the fewest
+// aligned decimal blocks that cover it, as alternatives.
+func idRangePattern(first, n int64) string {
+	var parts []string
+	for end := first + n; first < end; {
+		size := int64(1)
+		for size < 1e10 && first%(size*10) == 0 && first+size*10 <= end {
+			size *= 10
+		}
+		parts = append(parts, idPattern(first, size))
+		first += size
+	}
+	return strings.Join(parts, "|")
+}
+
+// CheckNoOtherWriter refuses to start a run whose series another writer is
+// writing: the read-back would count its samples as the run's.
+func (q *Querier) CheckNoOtherWriter(ctx context.Context, first, n int64) error {
+	promql := fmt.Sprintf(`count(count_over_time({%s,InstanceId=~%q}[1m]))`, seriesSelector, idRangePattern(first, n))
+	series, err := q.Scalar(ctx, promql, time.Now().Add(2*time.Second))
+	if err != nil {
+		return err
+	}
+	if series > 0 {
+		return fmt.Errorf("%.0f of the run's series (CPU and Memory of I%010d to I%010d) got samples in the last minute: another writer is writing them, "+
+			"or a run just ended; its samples would be counted as this run's. Wait a minute, or write other instances (-instance-offset)", series, first, first+n-1)
+	}
+	return nil
+}
+
+// Summary is the read-back in a sentence.
+func (rb *ReadBack) Summary() string {
+	s := fmt.Sprintf("stored %s of %s samples acknowledged, %s of %s series written", formatCount(rb.StoredSamples), formatCount(rb.SentSamples),
+		formatCount(rb.SeriesFound), formatCount(rb.SeriesExpected))
+	if !rb.Exact {
+		s += fmt.Sprintf(" (%s samples counted failed: a failed batch counts whole, so stored may exceed acknowledged by up to that)", formatCount(rb.FailedSamples))
+	}
+	if rb.Freshness != nil {
+		s += fmt.Sprintf("; queryable after %.1f s p50, %.1f s p99", rb.Freshness.P50, rb.Freshness.P99)
+	}
+	s += fmt.Sprintf("; the read-back read %s samples in %d queries", formatCount(rb.SamplesRead), rb.Queries)
+	if rb.Problem != "" {
+		s += ". FAILED: " + rb.Problem
+		for _, g := range append(rb.MissingByInstances, rb.MissingByTime...) {
+			s += fmt.Sprintf("; %s: %s of %s stored", g.Where, formatCount(g.Stored), formatCount(g.Expected))
+		}
+	}
+	return s
 }

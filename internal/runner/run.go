@@ -24,6 +24,9 @@ type Options struct {
 	// Collector runs on top of the shipped configuration; Start adds what the
 	// backend needs (the endpoint, SigV4, headers).
 	Collector CollectorOptions
+	// BeforeCollector, when set, runs once the backend is known to answer and
+	// before the collector starts; its error stops the run.
+	BeforeCollector func(context.Context, *Run) error
 }
 
 // Run is a collector writing to a backend: the three steps of every command that
@@ -61,6 +64,12 @@ func Start(ctx context.Context, opts Options) (*Run, error) {
 	if r.Querier, err = r.Backend.NewQuerier(); err != nil {
 		r.Close()
 		return nil, err
+	}
+	if opts.BeforeCollector != nil {
+		if err := opts.BeforeCollector(ctx, r); err != nil {
+			r.Close()
+			return nil, err
+		}
 	}
 	col := opts.Collector
 	col.Env = maps.Clone(col.Env)
@@ -177,4 +186,36 @@ func (r *Run) ScheduleStart(ctx context.Context) (time.Time, error) {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// Drain waits until the pipeline holds nothing more: every sample the receiver
+// handed over was sent, failed or dropped, and the queue is empty, twice in a row.
+// It returns the snapshot of that moment, whose counts are then exact.
+func (r *Run) Drain(ctx context.Context, timeout time.Duration) (Snapshot, error) {
+	deadline := time.Now().Add(timeout)
+	settled := 0
+	var last Snapshot
+	for time.Now().Before(deadline) {
+		s, err := r.Snapshot(ctx)
+		if err != nil {
+			return s, err
+		}
+		c := s.Collector
+		done := c.Sum(MetricAccepted, nil) == c.Sum(MetricSent, nil)+c.Sum(MetricSendFailed, nil)+c.Sum(MetricEnqueueFailed, nil) && c.Sum(MetricQueueSize, nil) == 0
+		if done && last.Collector != nil && c.Sum(MetricAccepted, nil) == last.Collector.Sum(MetricAccepted, nil) {
+			settled++
+		} else {
+			settled = 0
+		}
+		if settled >= 2 {
+			return s, nil
+		}
+		last = s
+		select {
+		case <-ctx.Done():
+			return last, ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	return last, fmt.Errorf("the pipeline did not drain within %s", timeout)
 }

@@ -52,19 +52,20 @@ func (r *Run) Snapshot(ctx context.Context) (Snapshot, error) {
 
 // The collector's counters, by the names its telemetry gives them.
 const (
-	MetricAccepted      = "otelcol_receiver_accepted_metric_points"
-	MetricRefused       = "otelcol_receiver_refused_metric_points"
-	MetricSent          = "otelcol_exporter_sent_metric_points"
-	MetricSendFailed    = "otelcol_exporter_send_failed_metric_points"
-	MetricEnqueueFailed = "otelcol_exporter_enqueue_failed_metric_points"
-	MetricQueueSize     = "otelcol_exporter_queue_size"
-	MetricScheduled     = "otelcol_receiver_dummymetrics_scheduled_samples"
-	MetricShortfall     = "otelcol_receiver_dummymetrics_shortfall_samples"
-	MetricTargetRate    = "otelcol_receiver_dummymetrics_target_rate"
-	MetricHeldBack      = "otelcol_receiver_dummymetrics_held_back_time"
-	MetricSeriesWritten = "otelcol_receiver_dummymetrics_series_written"
-	MetricRequests      = "http_client_request_duration"
-	MetricRequestBytes  = "http_client_request_body_size"
+	MetricAccepted        = "otelcol_receiver_accepted_metric_points"
+	MetricRefused         = "otelcol_receiver_refused_metric_points"
+	MetricSent            = "otelcol_exporter_sent_metric_points"
+	MetricSendFailed      = "otelcol_exporter_send_failed_metric_points"
+	MetricEnqueueFailed   = "otelcol_exporter_enqueue_failed_metric_points"
+	MetricQueueSize       = "otelcol_exporter_queue_size"
+	MetricScheduled       = "otelcol_receiver_dummymetrics_scheduled_samples"
+	MetricShortfall       = "otelcol_receiver_dummymetrics_shortfall_samples"
+	MetricTargetRate      = "otelcol_receiver_dummymetrics_target_rate"
+	MetricHeldBack        = "otelcol_receiver_dummymetrics_held_back_time"
+	MetricSeriesWritten   = "otelcol_receiver_dummymetrics_series_written"
+	MetricAcceptedByBlock = "otelcol_receiver_dummymetrics_accepted_samples"
+	MetricRequests        = "http_client_request_duration"
+	MetricRequestBytes    = "http_client_request_body_size"
 )
 
 // Window is what happened between two snapshots.

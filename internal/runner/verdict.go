@@ -66,6 +66,23 @@ type Verdict struct {
 	Limit                     Limit         `json:"limit"`
 	Stages                    []StageResult `json:"stages"`
 	ReadBack                  *ReadBack     `json:"read_back,omitempty"`
+	Cost                      *Cost         `json:"cost,omitempty"`
+	// Passed: every stage passed and the read-back found nothing missing.
+	Passed bool `json:"passed"`
+}
+
+// Cost is what the run used of a managed backend's quotas and bill.
+type Cost struct {
+	SamplesIngested float64 `json:"samples_ingested"`
+	SeriesWritten   float64 `json:"series_written"`
+	SamplesRead     float64 `json:"samples_read"`
+	// The sustained rate as a managed backend bills it.
+	SamplesPerHour  float64 `json:"sustained_samples_per_hour"`
+	SamplesPerMonth float64 `json:"sustained_samples_per_month"`
+	// With the prices given (-price-ingest, -price-query): what the run cost,
+	// and what a month at the sustained rate would, in USD.
+	RunUSD   float64 `json:"run_usd,omitempty"`
+	MonthUSD float64 `json:"month_at_sustained_rate_usd,omitempty"`
 }
 
 // Judge makes a stage's result from what it measured. The order of the checks
@@ -127,7 +144,16 @@ func Decide(stages []StageResult) Verdict {
 	if best >= 0 {
 		v.SustainedSamplesPerSecond = stages[best].SentSamplesPerSecond
 	}
+	v.Passed = v.Limit.Stage < 0
 	return v
+}
+
+// WithReadBack adds the read-back: missing samples fail the verdict, naming the loss.
+func (v *Verdict) WithReadBack(rb *ReadBack) {
+	v.ReadBack = rb
+	if rb != nil && rb.Problem != "" {
+		v.Passed = false
+	}
 }
 
 // Summary is the verdict in a sentence, e.g. "sustained 20,000 samples/s; at
@@ -141,6 +167,9 @@ func (v Verdict) Summary() string {
 		s += fmt.Sprintf("; at %s samples/s (stage %d): %s", formatCount(v.Limit.TargetSamplesPerSecond), v.Limit.Stage, v.Limit.Reason)
 	} else {
 		s += "; every stage passed"
+	}
+	if v.ReadBack != nil {
+		s += "\nRead back: " + v.ReadBack.Summary()
 	}
 	return s
 }
