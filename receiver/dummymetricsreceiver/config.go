@@ -29,6 +29,17 @@ const (
 
 	// maxAheadOfWallClock is how far a series' newest timestamp may run ahead of now.
 	maxAheadOfWallClock = time.Second
+
+	// maxParallelism bounds the goroutines and shards of one receiver: far more
+	// workers than cores only add scheduling and smaller payloads.
+	maxParallelism = 1024
+
+	// minRate is the lowest rate that is not 0 (off): a lower one would take the
+	// workers minutes per emission, a mistake rather than a load.
+	minRate = 1.0
+
+	// defaultPause is the original's GeneratorPauseBetweenTimeSeriesMs.
+	defaultPause = 100 * time.Millisecond
 )
 
 // The places InstanceId can take in the emitted data.
@@ -56,7 +67,8 @@ type Config struct {
 	MaxSamplesPerSeries int `mapstructure:"max_samples_per_series"`
 
 	// Pause is the time each worker sleeps after an emission (GeneratorPauseBetweenTimeSeriesMs).
-	// Zero runs as fast as the pipeline accepts. Ignored when Rate is set.
+	// Zero runs as fast as the pipeline accepts. Ignored when Rate is set. An empty
+	// value keeps the default.
 	Pause time.Duration `mapstructure:"pause"`
 
 	// InstanceOffset is the index of the first instance, so that several replicas
@@ -68,10 +80,13 @@ type Config struct {
 	ReplicaIndex ReplicaIndex `mapstructure:"replica_index"`
 
 	// Rate is the target number of samples per second of the whole receiver,
-	// shared evenly by the workers. Zero leaves the pacing to Pause.
+	// shared evenly by the workers. Zero (or an empty value) leaves the pacing to Pause.
 	Rate float64 `mapstructure:"rate"`
 
-	// Seed seeds the random choices and values. Zero picks a random seed.
+	// Seed seeds the random choices and values: a seed reproduces every worker's
+	// sequence of emissions (instance, metric, number of samples) and the values of
+	// each emission's samples, whatever the pacing and payload boundaries; the
+	// timestamps follow the clock. Zero picks a random seed.
 	Seed uint64 `mapstructure:"seed"`
 
 	// InstanceIDLocation is where InstanceId goes: on every data point
@@ -79,6 +94,8 @@ type Config struct {
 	// as it is), or on the resource of each instance (InstanceIDOnResource, the
 	// leanest to generate, for exporters told to turn it into a label).
 	InstanceIDLocation string `mapstructure:"instance_id_location"`
+
+	decoded decoded // what Unmarshal saw in the raw values
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -90,6 +107,10 @@ func (cfg *Config) Validate() error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 
+	for _, problem := range cfg.decoded.problems {
+		errs = append(errs, errors.New(problem))
+	}
+
 	if cfg.Instances < 1 {
 		add("instances (%d) must be at least 1", cfg.Instances)
 	} else if cfg.Instances > maxInstances {
@@ -97,6 +118,8 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.Parallelism < 1 {
 		add("parallelism (%d) must be at least 1", cfg.Parallelism)
+	} else if cfg.Parallelism > maxParallelism {
+		add("parallelism (%d) must be at most %d workers", cfg.Parallelism, maxParallelism)
 	}
 	if cfg.Instances >= 1 && cfg.Parallelism >= 1 && cfg.Instances%cfg.Parallelism != 0 {
 		add("instances (%d) must be a multiple of parallelism (%d)", cfg.Instances, cfg.Parallelism)
@@ -135,6 +158,8 @@ func (cfg *Config) Validate() error {
 	switch {
 	case math.IsNaN(cfg.Rate) || math.IsInf(cfg.Rate, 0) || cfg.Rate < 0:
 		add("rate (%v) must be a non-negative number of samples per second", cfg.Rate)
+	case cfg.Rate > 0 && cfg.Rate < minRate:
+		add("rate (%v) must be 0 (off) or at least %v sample/s", cfg.Rate, minRate)
 	case cfg.Instances >= 1 && cfg.Rate > cfg.maxRate():
 		add("rate (%v) exceeds %v samples/s, the most that instances (%d) can take: 2 series per instance, one sample per millisecond per series",
 			cfg.Rate, cfg.maxRate(), cfg.Instances)
@@ -159,7 +184,7 @@ func (cfg *Config) lastIndex() *big.Int {
 
 // maxRate is the ceiling set by the timestamp rule: one sample per millisecond per series.
 func (cfg *Config) maxRate() float64 {
-	return float64(2*cfg.Instances) * float64(time.Second/time.Millisecond)
+	return 2 * float64(cfg.Instances) * float64(time.Second/time.Millisecond)
 }
 
 // pacing describes in words how the workers are paced.

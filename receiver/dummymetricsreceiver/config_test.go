@@ -5,6 +5,7 @@ package dummymetricsreceiver
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"path/filepath"
 	"strings"
@@ -45,6 +46,7 @@ func TestLoadConfig(t *testing.T) {
 				Rate:                5000,
 				Seed:                42,
 				InstanceIDLocation:  InstanceIDOnResource,
+				decoded:             decoded{pauseSet: true, rateSet: true},
 			},
 		},
 		{
@@ -65,7 +67,7 @@ func TestLoadConfig(t *testing.T) {
 		},
 		{
 			id:          component.NewIDWithName(metadata.Type, "replica_without_ordinal"),
-			errContains: `'replica_index' "otelcol-dummymetrics" is neither an integer of at least 0 nor a name that ends in -N`,
+			errContains: `replica_index ("otelcol-dummymetrics") is neither an integer of at least 0 nor a name that ends in -N`,
 		},
 	}
 	for _, tt := range tests {
@@ -150,6 +152,73 @@ func TestReplicaIndexFromTheEnvironment(t *testing.T) {
 	assert.Zero(t, cfg.ReplicaIndex, "unset")
 }
 
+func TestDurationsNeedAUnit(t *testing.T) {
+	for _, tt := range []struct {
+		config string
+		env    map[string]string
+		want   string // the problem Validate reports; "" for none
+		pause  time.Duration
+	}{
+		{config: "pause: 100", want: "pause (100) has no unit: write 100ms (the original's GeneratorPauseBetweenTimeSeriesMs was in milliseconds); a bare number would be nanoseconds"},
+		{config: "pause: 2.5", want: "pause (2.5) has no unit: write 2.5ms"},
+		{config: "pause: ${env:GENERATOR_PAUSE}", env: map[string]string{"GENERATOR_PAUSE": "250"}, want: "pause (250) has no unit: write 250ms"},
+		{config: "pause: 0", pause: 0},
+		{config: "pause: ${env:GENERATOR_PAUSE}", env: map[string]string{"GENERATOR_PAUSE": "0"}, pause: 0},
+		{config: "pause: 250ms", pause: 250 * time.Millisecond},
+		{config: "pause: ${env:GENERATOR_PAUSE}", env: map[string]string{"GENERATOR_PAUSE": "1s"}, pause: time.Second},
+	} {
+		t.Run(tt.config+fmt.Sprint(tt.env), func(t *testing.T) {
+			cfg, err := resolve(t, tt.config, tt.env)
+			require.NoError(t, err)
+			if tt.want != "" {
+				assert.ErrorContains(t, cfg.Validate(), tt.want)
+				return
+			}
+			require.NoError(t, cfg.Validate())
+			assert.Equal(t, tt.pause, cfg.Pause)
+		})
+	}
+}
+
+func TestEmptyValuesKeepTheDefaults(t *testing.T) {
+	// What the shipped configuration does: leave pause and rate to the defaults
+	// unless the variables are set.
+	const config = "pause: ${env:GENERATOR_PAUSE:-}\nrate: ${env:GENERATOR_RATE:-}"
+	cfg, err := resolve(t, config, nil)
+	require.NoError(t, err)
+	require.NoError(t, cfg.Validate())
+	assert.Equal(t, defaultPause, cfg.Pause, "not 0, which would run at full speed")
+	assert.Zero(t, cfg.Rate)
+	assert.False(t, cfg.decoded.pauseSet)
+	assert.False(t, cfg.decoded.rateSet)
+
+	cfg, err = resolve(t, config, map[string]string{"GENERATOR_PAUSE": "", "GENERATOR_RATE": ""})
+	require.NoError(t, err)
+	assert.Equal(t, defaultPause, cfg.Pause, "set but empty")
+	assert.False(t, cfg.decoded.pauseSet)
+
+	cfg, err = resolve(t, config, map[string]string{"GENERATOR_PAUSE": "0s", "GENERATOR_RATE": "5000"})
+	require.NoError(t, err)
+	assert.Zero(t, cfg.Pause)
+	assert.Equal(t, 5000.0, cfg.Rate)
+	assert.True(t, cfg.decoded.pauseSet)
+	assert.True(t, cfg.decoded.rateSet)
+
+	cfg, err = resolve(t, "pause:\nrate:", nil)
+	require.NoError(t, err)
+	assert.Equal(t, defaultPause, cfg.Pause, "null")
+	assert.False(t, cfg.decoded.pauseSet)
+}
+
+func TestProblemsOfTheRawValuesAreReportedWithTheOthers(t *testing.T) {
+	cfg, err := resolve(t, "instances: 10\nparallelism: 3\npause: 100\nreplica_index: otelcol", nil)
+	require.NoError(t, err, "decoding goes on, so that Validate names every problem at once")
+	err = cfg.Validate()
+	assert.ErrorContains(t, err, "instances (10) must be a multiple of parallelism (3)")
+	assert.ErrorContains(t, err, "pause (100) has no unit")
+	assert.ErrorContains(t, err, `replica_index ("otelcol") is neither an integer of at least 0`)
+}
+
 func withReplicaIndex(index ReplicaIndex) *Config {
 	cfg := createDefaultConfig().(*Config)
 	cfg.ReplicaIndex = index
@@ -221,6 +290,9 @@ func TestValidate(t *testing.T) {
 			errs: []string{"instances (10000002) must be at most 10000000"}},
 		{name: "zero parallelism", modify: func(c *Config) { c.Parallelism = 0 },
 			errs: []string{"parallelism (0) must be at least 1"}},
+		{name: "most workers", modify: func(c *Config) { c.Instances, c.Parallelism = 2048, 1024 }},
+		{name: "too many workers", modify: func(c *Config) { c.Instances, c.Parallelism = 2050, 1025 },
+			errs: []string{"parallelism (1025) must be at most 1024 workers"}},
 		{name: "zero min samples", modify: func(c *Config) { c.MinSamplesPerSeries = 0 },
 			errs: []string{"min_samples_per_series (0) must be at least 1"}},
 		{name: "max below min", modify: func(c *Config) { c.MinSamplesPerSeries, c.MaxSamplesPerSeries = 5, 3 },
@@ -236,6 +308,16 @@ func TestValidate(t *testing.T) {
 		{name: "rate above one sample per millisecond per series", modify: func(c *Config) { c.Rate = 120_001 },
 			errs: []string{"rate (120001) exceeds 120000 samples/s"}},
 		{name: "rate at the ceiling", modify: func(c *Config) { c.Rate = 120_000 }},
+		{name: "rate below one sample per second", modify: func(c *Config) { c.Rate = 0.5 },
+			errs: []string{"rate (0.5) must be 0 (off) or at least 1 sample/s"}},
+		{name: "one sample per second", modify: func(c *Config) { c.Rate = 1 }},
+		{name: "rate with the most instances", modify: func(c *Config) { c.Instances, c.Rate = maxInstances, 2e10 }},
+		{name: "rate above the most instances", modify: func(c *Config) { c.Instances, c.Rate = maxInstances, 2e10+1 },
+			errs: []string{"rate (2.0000000001e+10) exceeds 2e+10 samples/s"}},
+		{name: "rate with instances beyond the limit", modify: func(c *Config) { c.Instances, c.Rate = math.MaxInt, 1e12 },
+			errs: []string{"instances (9223372036854775807) must be at most 10000000"}},
+		{name: "not a number", modify: func(c *Config) { c.Rate = math.NaN() },
+			errs: []string{"rate (NaN) must be a non-negative number"}},
 		{name: "instance_id on the resource", modify: func(c *Config) { c.InstanceIDLocation = InstanceIDOnResource }},
 		{name: "unknown instance_id_location", modify: func(c *Config) { c.InstanceIDLocation = "scope" },
 			errs: []string{`instance_id_location ("scope") must be "resource" or "data_point"`}},

@@ -5,7 +5,6 @@ package dummymetricsreceiver // import "github.com/ampload/otelcol-dummymetrics/
 
 import (
 	"context"
-	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
@@ -30,7 +29,7 @@ func createDefaultConfig() component.Config {
 		Parallelism:         2,
 		MinSamplesPerSeries: 2,
 		MaxSamplesPerSeries: 10,
-		Pause:               100 * time.Millisecond,
+		Pause:               defaultPause,
 		InstanceIDLocation:  InstanceIDOnDataPoint,
 	}
 }

@@ -54,7 +54,7 @@ func newPayload(s *shard, location string) payload {
 // per sample.
 type perInstancePayload struct {
 	ids       []string // InstanceId of each instance of the shard
-	values    *wyrand  // the shard's source of sample values
+	values    *wyrand  // the shard's source of sample values, drawn from as emissions are added
 	emissions []groupedEmission
 	samples   int
 
@@ -73,7 +73,8 @@ type perInstancePayload struct {
 // groupedEmission is a staged emission of a perInstancePayload.
 type groupedEmission struct {
 	startMillis int64
-	group       int32 // index of the emission's instance in groups
+	values      wyrand // the value stream where the emission's samples start
+	group       int32  // index of the emission's instance in groups
 	metric      int32
 	samples     int32
 }
@@ -111,10 +112,12 @@ func (p *perInstancePayload) add(e emission, startMillis int64) {
 	p.groups[group].samples[e.metric] += e.samples
 	p.emissions = append(p.emissions, groupedEmission{
 		startMillis: startMillis,
+		values:      *p.values,
 		group:       group,
 		metric:      int32(e.metric),
 		samples:     int32(e.samples),
 	})
+	p.values.skip(e.samples)
 }
 
 // take builds a resource per instance and appends each series' points in a row.
@@ -125,10 +128,11 @@ func (p *perInstancePayload) take() (pmetric.Metrics, int) {
 		e := &p.emissions[i]
 		points := p.groups[e.group].points[e.metric]
 		ts := pcommon.Timestamp(e.startMillis * 1e6)
+		values := e.values
 		for range e.samples {
 			dp := points.AppendEmpty()
 			dp.SetTimestamp(ts)
-			dp.SetDoubleValue(uniformFloat64(p.values.Uint64()))
+			dp.SetDoubleValue(uniformFloat64(values.Uint64()))
 			ts += 1e6
 		}
 	}
@@ -189,7 +193,7 @@ func (p *perInstancePayload) buildResources(md pmetric.Metrics) {
 // translate faster.
 type sharedResourcePayload struct {
 	ids       []string // InstanceId of each instance of the shard
-	values    *wyrand  // the shard's source of sample values
+	values    *wyrand  // the shard's source of sample values, drawn from as emissions are added
 	emissions []stagedEmission
 	samples   int
 	perMetric [metricCount]int // samples per metric
@@ -198,6 +202,7 @@ type sharedResourcePayload struct {
 // stagedEmission is a staged emission of a sharedResourcePayload.
 type stagedEmission struct {
 	startMillis int64
+	values      wyrand // the value stream where the emission's samples start
 	instance    int32
 	metric      int32
 	samples     int32
@@ -216,10 +221,12 @@ func (p *sharedResourcePayload) add(e emission, startMillis int64) {
 	p.perMetric[e.metric] += e.samples
 	p.emissions = append(p.emissions, stagedEmission{
 		startMillis: startMillis,
+		values:      *p.values,
 		instance:    int32(e.instance),
 		metric:      int32(e.metric),
 		samples:     int32(e.samples),
 	})
+	p.values.skip(e.samples)
 }
 
 // take builds the shared resource and appends the points in the order they were
@@ -232,10 +239,11 @@ func (p *sharedResourcePayload) take() (pmetric.Metrics, int) {
 		e := &p.emissions[i]
 		id := p.ids[e.instance]
 		ts := pcommon.Timestamp(e.startMillis * 1e6)
+		values := e.values
 		for range e.samples {
 			dp := points[e.metric].AppendEmpty()
 			dp.SetTimestamp(ts)
-			dp.SetDoubleValue(uniformFloat64(p.values.Uint64()))
+			dp.SetDoubleValue(uniformFloat64(values.Uint64()))
 			dp.Attributes().PutStr(instanceIDKey, id)
 			ts += 1e6
 		}

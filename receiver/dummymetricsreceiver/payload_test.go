@@ -21,9 +21,18 @@ func generate(s *shard, n int) pmetric.Metrics {
 
 // generateShaped is generate with InstanceId at location (an instance_id_location).
 func generateShaped(s *shard, n int, location string) pmetric.Metrics {
+	mds := generatePayloads(s, n, n, location)
+	return mds[len(mds)-1]
+}
+
+// generatePayloads runs a shard for n emissions, one millisecond of wall clock per
+// emission, with InstanceId at location, and hands a payload over after every
+// `every` emissions.
+func generatePayloads(s *shard, n, every int, location string) []pmetric.Metrics {
 	p := newPayload(s, location)
 	now := int64(1_700_000_000_000)
-	for range n {
+	var mds []pmetric.Metrics
+	for i := range n {
 		e := s.next()
 		start, wait := s.place(e, now)
 		for wait > 0 {
@@ -32,9 +41,27 @@ func generateShaped(s *shard, n int, location string) pmetric.Metrics {
 		}
 		s.appendTo(p, e, start)
 		now++
+		if (i+1)%every == 0 || i == n-1 {
+			md, _ := p.take()
+			mds = append(mds, md)
+		}
 	}
-	md, _ := p.take()
-	return md
+	return mds
+}
+
+// sortedPoints lists the points of payloads by series, then time.
+func sortedPoints(mds ...pmetric.Metrics) []point {
+	var points []point
+	for _, md := range mds {
+		points = append(points, flatten(md)...)
+	}
+	sort.Slice(points, func(i, j int) bool {
+		if points[i].instance+points[i].metric != points[j].instance+points[j].metric {
+			return points[i].instance+points[i].metric < points[j].instance+points[j].metric
+		}
+		return points[i].millis < points[j].millis
+	})
+	return points
 }
 
 type point struct {
@@ -135,22 +162,6 @@ func TestInstanceIDOnDataPoints(t *testing.T) {
 	}
 	assert.Len(t, last, 8)
 
-	// The same seed draws the same data whatever the shape.
-	resourceShaped := flatten(generateShaped(newShard(cfg, 1, 7), 2000, InstanceIDOnResource))
-	pointShaped := flatten(md)
-	sortPoints := func(p []point) {
-		sort.Slice(p, func(i, j int) bool {
-			if p[i].instance+p[i].metric != p[j].instance+p[j].metric {
-				return p[i].instance+p[i].metric < p[j].instance+p[j].metric
-			}
-			return p[i].millis < p[j].millis
-		})
-	}
-	sortPoints(resourceShaped)
-	sortPoints(pointShaped)
-	assert.Equal(t, len(resourceShaped), len(pointShaped))
-	for i := range resourceShaped {
-		assert.Equal(t, resourceShaped[i].instance+resourceShaped[i].metric, pointShaped[i].instance+pointShaped[i].metric)
-		assert.Equal(t, resourceShaped[i].millis, pointShaped[i].millis)
-	}
+	// The same seed draws the same data, values included, whatever the shape.
+	assert.Equal(t, sortedPoints(generateShaped(newShard(cfg, 1, 7), 2000, InstanceIDOnResource)), sortedPoints(md))
 }

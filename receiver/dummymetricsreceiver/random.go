@@ -18,11 +18,19 @@ func newWyrand(seed, stream uint64) wyrand {
 	return wyrand(rand.NewPCG(seed, stream).Uint64())
 }
 
+// wyrandStep is what every number adds to the generator's state.
+const wyrandStep = 0xa0761d6478bd642f
+
 // Uint64 returns the next number of the stream.
 func (r *wyrand) Uint64() uint64 {
-	*r += 0xa0761d6478bd642f
+	*r += wyrandStep
 	hi, lo := bits.Mul64(uint64(*r), uint64(*r)^0xe7037ed1a0b428db)
 	return hi ^ lo
+}
+
+// skip moves the stream n numbers on, at no cost: the state is a counter.
+func (r *wyrand) skip(n int) {
+	*r += wyrand(uint64(n) * wyrandStep)
 }
 
 // uniformIntN maps a random 64-bit number onto [0, n) by multiplication (Lemire).

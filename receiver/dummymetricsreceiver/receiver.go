@@ -5,6 +5,7 @@ package dummymetricsreceiver // import "github.com/ampload/otelcol-dummymetrics/
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -29,8 +30,11 @@ type dummyMetricsReceiver struct {
 	telemetry *metadata.TelemetryBuilder
 
 	totals  counters
-	cancel  context.CancelFunc
 	workers sync.WaitGroup
+
+	mu      sync.Mutex // guards the lifecycle below
+	cancel  context.CancelFunc
+	stopped bool
 	done    chan struct{}
 	started time.Time
 }
@@ -53,6 +57,11 @@ func newDummyMetricsReceiver(cfg *Config, set receiver.Settings, next consumer.M
 
 // Start spawns the workers. They stop when Shutdown is called.
 func (r *dummyMetricsReceiver) Start(_ context.Context, _ component.Host) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cancel != nil {
+		return errors.New("the dummymetrics receiver was started already")
+	}
 	seed := r.cfg.Seed
 	if seed == 0 {
 		seed = rand.Uint64()
@@ -110,12 +119,15 @@ func (r *dummyMetricsReceiver) newWorker(k int, seed uint64) *worker {
 
 // Shutdown stops the workers, waits for them as long as ctx allows, and reports
 // what was emitted: every sample counted here was either accepted by the pipeline
-// or refused by it.
+// or refused by it. When ctx ends first, the workers still stop, without a report.
 func (r *dummyMetricsReceiver) Shutdown(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	defer r.telemetry.Shutdown()
-	if r.cancel == nil {
+	if r.cancel == nil || r.stopped {
 		return nil
 	}
+	r.stopped = true
 	r.cancel()
 	select {
 	case <-r.done:

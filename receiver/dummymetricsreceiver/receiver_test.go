@@ -15,8 +15,10 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.uber.org/zap"
@@ -203,21 +205,32 @@ func (c *simClock) Sleep(_ context.Context, d time.Duration) {
 	}
 }
 
+// simStart is when simulated runs start.
+var simStart = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
 // runSimulated runs worker 0 of cfg for the simulated duration and returns the
 // payloads it handed to the pipeline.
 func runSimulated(t *testing.T, cfg *Config, d time.Duration) ([]pmetric.Metrics, *simClock) {
 	t.Helper()
-	require.NoError(t, cfg.Validate())
 	sink := new(consumertest.MetricsSink)
-	rcv, err := newDummyMetricsReceiver(cfg, receivertest.NewNopSettings(metadata.Type), sink)
+	clock, _ := simulate(t, cfg, simStart, d, sink, receivertest.NewNopSettings(metadata.Type))
+	return sink.AllMetrics(), clock
+}
+
+// simulate runs worker 0 of cfg from start for the simulated duration d, handing
+// its payloads to next, and returns its clock and receiver.
+func simulate(t *testing.T, cfg *Config, start time.Time, d time.Duration, next consumer.Metrics, set receiver.Settings) (*simClock, *dummyMetricsReceiver) {
+	t.Helper()
+	require.NoError(t, cfg.Validate())
+	rcv, err := newDummyMetricsReceiver(cfg, set, next)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
-	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	defer cancel()
 	clock := &simClock{now: start, end: start.Add(d), cancel: cancel}
 	w := rcv.newWorker(0, 1)
 	w.now, w.sleep = clock.Now, clock.Sleep
 	w.run(ctx)
-	return sink.AllMetrics(), clock
+	return clock, rcv
 }
 
 func countSamples(mds []pmetric.Metrics) int {
@@ -280,4 +293,116 @@ func TestFullSpeedWaitsForTheClockInsteadOfRunningAhead(t *testing.T) {
 	for key, ms := range last {
 		assert.LessOrEqual(t, ms, clock.now.UnixMilli()+1000, key)
 	}
+}
+
+func TestAPermanentRefusalIsNotWaitedOut(t *testing.T) {
+	// On the simulated clock, so that only the worker's own sleeps pass time.
+	cfg := &Config{InstanceIDLocation: InstanceIDOnResource, Instances: 10, Parallelism: 1, MinSamplesPerSeries: 2, MaxSamplesPerSeries: 10, Pause: 0}
+	run := func(refusal error) (calls int64, rcv *dummyMetricsReceiver, logs *observer.ObservedLogs) {
+		next, err := consumer.NewMetrics(func(context.Context, pmetric.Metrics) error {
+			calls++
+			return refusal
+		})
+		require.NoError(t, err)
+		core, logs := observer.New(zap.InfoLevel)
+		set := receivertest.NewNopSettings(metadata.Type)
+		set.Logger = zap.New(core)
+		_, rcv = simulate(t, cfg, simStart, time.Second, next, set)
+		return calls, rcv, logs
+	}
+
+	permanentCalls, rcv, logs := run(consumererror.NewPermanent(errors.New("rejected")))
+	assert.Greater(t, permanentCalls, int64(100), "the worker goes on at its pace instead of backing off")
+	assert.Zero(t, rcv.totals.accepted.Load())
+	assert.Positive(t, rcv.totals.refused.Load(), "every sample is counted as refused")
+	assert.Equal(t, 1, logs.FilterMessageSnippet("refused samples permanently").Len(), "logged once per streak")
+
+	retryableCalls, _, logs := run(errors.New("data refused due to high memory usage"))
+	assert.LessOrEqual(t, retryableCalls, int64(8), "backing off 10, 20, 40, ... ms allows about seven calls in a second")
+	assert.Equal(t, 1, logs.FilterMessageSnippet("backing off").Len(), "logged once per streak")
+}
+
+func TestStartTwiceFails(t *testing.T) {
+	tel := componenttest.NewTelemetry()
+	defer func() { require.NoError(t, tel.Shutdown(context.Background())) }()
+	cfg := &Config{InstanceIDLocation: InstanceIDOnResource, Instances: 2, Parallelism: 1, MinSamplesPerSeries: 2, MaxSamplesPerSeries: 10, Pause: time.Hour}
+	rcv := startReceiver(t, cfg, consumertest.NewNop(), tel)
+	assert.Error(t, rcv.Start(context.Background(), componenttest.NewNopHost()))
+	require.NoError(t, rcv.Shutdown(context.Background()))
+}
+
+func TestShutdownWithoutStartAndTwice(t *testing.T) {
+	cfg := &Config{InstanceIDLocation: InstanceIDOnResource, Instances: 2, Parallelism: 1, MinSamplesPerSeries: 2, MaxSamplesPerSeries: 10, Pause: time.Hour}
+	core, logs := observer.New(zap.InfoLevel)
+	set := receivertest.NewNopSettings(metadata.Type)
+	set.Logger = zap.New(core)
+
+	never, err := NewFactory().CreateMetrics(context.Background(), set, cfg, consumertest.NewNop())
+	require.NoError(t, err)
+	require.NoError(t, never.Shutdown(context.Background()))
+
+	rcv, err := NewFactory().CreateMetrics(context.Background(), set, cfg, consumertest.NewNop())
+	require.NoError(t, err)
+	require.NoError(t, rcv.Start(context.Background(), componenttest.NewNopHost()))
+	require.NoError(t, rcv.Shutdown(context.Background()))
+	require.NoError(t, rcv.Shutdown(context.Background()))
+	assert.Equal(t, 1, logs.FilterMessage("Stopped generating dummy metrics").Len())
+}
+
+func TestShutdownReturnsWhenItsContextEnds(t *testing.T) {
+	tel := componenttest.NewTelemetry()
+	defer func() { require.NoError(t, tel.Shutdown(context.Background())) }()
+	// A pipeline that holds the worker, as a synchronous export to a dead backend does.
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	next, err := consumer.NewMetrics(func(context.Context, pmetric.Metrics) error {
+		once.Do(func() { close(entered) })
+		<-release
+		return nil
+	})
+	require.NoError(t, err)
+	cfg := &Config{InstanceIDLocation: InstanceIDOnResource, Instances: 2, Parallelism: 1, MinSamplesPerSeries: 2, MaxSamplesPerSeries: 10, Pause: 0}
+	rcv := startReceiver(t, cfg, next, tel)
+	<-entered
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	require.ErrorIs(t, rcv.Shutdown(ctx), context.DeadlineExceeded, "Shutdown gives up with its context")
+	close(release)
+	select {
+	case <-rcv.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the workers did not stop once the pipeline let go")
+	}
+	assert.NoError(t, rcv.Shutdown(context.Background()), "a second Shutdown")
+}
+
+func TestARestartWritesAfterThePreviousProcess(t *testing.T) {
+	// At full speed one instance's series run a second ahead of the clock; the next
+	// process, started as the previous one stops, must start after them.
+	cfg := &Config{InstanceIDLocation: InstanceIDOnResource, Instances: 1, Parallelism: 1, MinSamplesPerSeries: 2, MaxSamplesPerSeries: 10, Pause: 0}
+	first, second := new(consumertest.MetricsSink), new(consumertest.MetricsSink)
+	clock, _ := simulate(t, cfg, simStart, 3*time.Second, first, receivertest.NewNopSettings(metadata.Type))
+	_, rcv := simulate(t, cfg, clock.now, 3*time.Second, second, receivertest.NewNopSettings(metadata.Type))
+
+	newest, oldest := map[string]int64{}, map[string]int64{}
+	for _, md := range first.AllMetrics() {
+		for _, p := range flatten(md) {
+			newest[p.instance+p.metric] = max(newest[p.instance+p.metric], p.millis)
+		}
+	}
+	for _, md := range second.AllMetrics() {
+		for _, p := range flatten(md) {
+			if o, ok := oldest[p.instance+p.metric]; !ok || p.millis < o {
+				oldest[p.instance+p.metric] = p.millis
+			}
+		}
+	}
+	require.Len(t, newest, 2)
+	require.Len(t, oldest, 2)
+	for series, o := range oldest {
+		assert.Greater(t, o, newest[series], series)
+		assert.Greater(t, o, clock.now.Add(maxAheadOfWallClock).UnixMilli(), "%s starts after the most a previous process may have written", series)
+	}
+	assert.Positive(t, rcv.totals.clockWait.Load(), "waiting for the clock to let the series on is clock wait")
 }

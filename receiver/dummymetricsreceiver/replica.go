@@ -5,6 +5,7 @@ package dummymetricsreceiver // import "github.com/ampload/otelcol-dummymetrics/
 
 import (
 	"encoding"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -27,18 +28,27 @@ func (r *ReplicaIndex) UnmarshalText(text []byte) error {
 	if s == "" {
 		return nil
 	}
+	n, err := parseReplicaIndex(s)
+	if err != nil {
+		return fmt.Errorf("%q %w", s, err)
+	}
+	*r = n
+	return nil
+}
+
+// parseReplicaIndex reads a number, or the ordinal at the end of a name; its error
+// is the reason the text is neither.
+func parseReplicaIndex(s string) (ReplicaIndex, error) {
 	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-		*r = ReplicaIndex(n)
-		return nil
+		return ReplicaIndex(n), nil
 	}
 	ordinal := s[strings.LastIndexByte(s, '-')+1:]
 	if ordinal == "" || ordinal == s || strings.Trim(ordinal, "0123456789") != "" {
-		return fmt.Errorf("%q is neither an integer of at least 0 nor a name that ends in -N, such as a StatefulSet pod name (otelcol-dummymetrics-2)", s)
+		return 0, errors.New("is neither an integer of at least 0 nor a name that ends in -N, such as a StatefulSet pod name (otelcol-dummymetrics-2)")
 	}
 	n, err := strconv.ParseInt(ordinal, 10, 64)
 	if err != nil {
-		return fmt.Errorf("%q ends in an ordinal too large for an integer", s)
+		return 0, errors.New("ends in an ordinal too large for an integer")
 	}
-	*r = ReplicaIndex(n)
-	return nil
+	return ReplicaIndex(n), nil
 }

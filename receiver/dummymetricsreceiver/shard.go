@@ -43,7 +43,7 @@ func (e emission) series() int { return e.instance*metricCount + e.metric }
 // A shard is used by one goroutine only; series never cross shards, so no locking.
 type shard struct {
 	choices      wyrand   // instances, metrics and sample counts
-	values       wyrand   // sample values, drawn when a payload is built
+	values       wyrand   // sample values: each emission takes the next e.samples of them
 	ids          []string // InstanceId of each owned instance
 	lastMillis   []int64  // newest timestamp of each series, in milliseconds
 	minSamples   int
@@ -96,6 +96,14 @@ func (s *shard) place(e emission, nowMillis int64) (startMillis, waitMillis int6
 }
 
 const maxAheadMillis = int64(maxAheadOfWallClock / time.Millisecond)
+
+// startAfter makes millis every series' newest timestamp, so that its next sample
+// comes after it.
+func (s *shard) startAfter(millis int64) {
+	for i := range s.lastMillis {
+		s.lastMillis[i] = millis
+	}
+}
 
 // appendTo adds the emission's samples, from startMillis on, to the payload p; they
 // become its series' newest.

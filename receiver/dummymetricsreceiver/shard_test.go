@@ -123,12 +123,20 @@ func TestChoicesAreUniform(t *testing.T) {
 
 func TestSameSeedSameSequence(t *testing.T) {
 	cfg := &Config{InstanceIDLocation: InstanceIDOnResource, Instances: 60, Parallelism: 2, MinSamplesPerSeries: 2, MaxSamplesPerSeries: 10}
-	for k := range 2 {
-		a := flatten(generate(newShard(cfg, k, 42), 500))
-		b := flatten(generate(newShard(cfg, k, 42), 500))
-		require.Equal(t, a, b, "worker %d", k)
-		c := flatten(generate(newShard(cfg, k, 43), 500))
-		assert.NotEqual(t, a, c, "another seed gives another sequence")
+	for _, location := range []string{InstanceIDOnResource, InstanceIDOnDataPoint} {
+		for k := range 2 {
+			// The same emissions and values whatever the payload boundaries, which
+			// follow the clock and the pipeline's pace.
+			a := sortedPoints(generatePayloads(newShard(cfg, k, 42), 500, 500, location)...)
+			b := sortedPoints(generatePayloads(newShard(cfg, k, 42), 500, 7, location)...)
+			require.Equal(t, a, b, "worker %d, %s", k, location)
+			c := sortedPoints(generatePayloads(newShard(cfg, k, 43), 500, 500, location)...)
+			assert.NotEqual(t, a, c, "another seed gives another sequence")
+			for i := range min(len(a), len(c)) {
+				c[i].value = a[i].value
+			}
+			assert.NotEqual(t, a, c, "another seed gives other emissions, not just other values")
+		}
 	}
 	w0 := flatten(generate(newShard(cfg, 0, 42), 50))
 	w1 := flatten(generate(newShard(cfg, 1, 42), 50))

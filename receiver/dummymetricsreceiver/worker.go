@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/receiver/receiverhelper"
 	"go.uber.org/zap"
 
@@ -65,6 +66,9 @@ type worker struct {
 }
 
 func (w *worker) run(ctx context.Context) {
+	// A previous process may have written these series up to a second ahead of its
+	// clock until it stopped: start after that, so that a restart is not rejected.
+	w.shard.startAfter(w.now().UnixMilli() + maxAheadMillis)
 	var (
 		e         = w.shard.next()
 		paceStart = w.now()
@@ -110,7 +114,8 @@ func (w *worker) run(ctx context.Context) {
 }
 
 // flush hands the gathered samples to the pipeline and accounts for them. A refusal
-// is counted, logged once per streak, and followed by a growing backoff.
+// is counted, logged once per streak, and followed by a growing backoff unless it
+// is permanent: waiting makes a memory limiter accept again, not a permanent error.
 func (w *worker) flush(ctx context.Context) {
 	if w.payload.sampleCount() == 0 {
 		return
@@ -122,20 +127,25 @@ func (w *worker) flush(ctx context.Context) {
 
 	if err == nil {
 		w.totals.accepted.Add(int64(samples))
-		if w.backoff > 0 {
+		if w.refusedInStreak > 0 {
 			w.logger.Info("The pipeline accepts samples again", zap.Int64("refused_samples", w.refusedInStreak))
 			w.backoff, w.refusedInStreak = 0, 0
 		}
 		return
 	}
 	w.totals.refused.Add(int64(samples))
+	firstOfStreak := w.refusedInStreak == 0
 	w.refusedInStreak += int64(samples)
-	if w.backoff == 0 {
-		w.logger.Warn("The pipeline refused samples; backing off until it accepts again", zap.Int("samples", samples), zap.Error(err))
-		w.backoff = minRefusedBackoff
-	} else {
-		w.backoff = min(2*w.backoff, maxRefusedBackoff)
+	if consumererror.IsPermanent(err) {
+		if firstOfStreak {
+			w.logger.Warn("The pipeline refused samples permanently; counting them as refused without backing off", zap.Int("samples", samples), zap.Error(err))
+		}
+		return
 	}
+	if firstOfStreak {
+		w.logger.Warn("The pipeline refused samples; backing off until it accepts again", zap.Int("samples", samples), zap.Error(err))
+	}
+	w.backoff = min(max(2*w.backoff, minRefusedBackoff), maxRefusedBackoff)
 	w.sleep(ctx, w.backoff)
 }
 
