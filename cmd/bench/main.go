@@ -156,7 +156,7 @@ func measure(ctx context.Context, o *options, p Point, logPath string, out io.Wr
 	res := Result{Point: p}
 	opts := runner.Options{
 		Backend:   o.backend,
-		Collector: runner.CollectorOptions{Env: p.Env(o.env), LogPath: logPath, Configs: p.Mode.overlays(p.SinkParallelism)},
+		Collector: runner.CollectorOptions{Env: p.Env(o.env), LogPath: logPath, Configs: append([]string{"collector-config-detailed.yaml"}, p.Mode.overlays(p.SinkParallelism)...)},
 	}
 	if p.Mode == Unordered {
 		opts.Prometheus.OutOfOrderWindow = o.oooWindow
@@ -178,8 +178,8 @@ func measure(ctx context.Context, o *options, p Point, logPath string, out io.Wr
 		}
 	}
 	var from, to runner.Snapshot
-	if from, err = r.Watch(ctx, time.Now().Add(o.warmup), o.progress, progress("warm-up")); err == nil {
-		to, err = r.Watch(ctx, time.Now().Add(o.duration), o.progress, progress("measure"))
+	if from, err = r.Watch(ctx, time.Now().Add(o.warmup), o.progress, progress("warm-up"), nil); err == nil {
+		to, err = r.Watch(ctx, time.Now().Add(o.duration), o.progress, progress("measure"), nil)
 	}
 	stopErr := r.Stop(time.Minute)
 	if err = errors.Join(err, stopErr); err != nil {

@@ -52,6 +52,9 @@ type options struct {
 	canaryEvery, settle     time.Duration
 	maxQuerySamples         float64
 	priceIngest, priceQuery float64
+	// The live page: where it listens (empty: none), how often it reads back.
+	web          string
+	liveReadBack time.Duration
 }
 
 // defaultStages is a short ramp that a laptop's local Prometheus takes at first
@@ -78,6 +81,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.Float64Var(&o.maxQuerySamples, "query-max-samples", 20e6, "the most samples one read-back query may load (Prometheus's --query.max-samples is 50 million)")
 	fs.Float64Var(&o.priceIngest, "price-ingest", 0, "USD per 10 million samples ingested, to price the run (docs/loadtest.md has AMP's published tiers)")
 	fs.Float64Var(&o.priceQuery, "price-query", 0, "USD per billion query samples processed")
+	fs.StringVar(&o.web, "web", "127.0.0.1:8080", "address of the live page (empty: none); it listens on loopback unless told otherwise")
+	fs.DurationVar(&o.liveReadBack, "live-read-back", 5*time.Second, "how often the live page reads back what the backend stored over the last window (managed backends charge queries by samples read)")
 	fs.StringVar(&o.out, "out", "results/loadtest", "folder that gets a <timestamp> folder with verdict.json, report.md, report.html and the charts")
 	fs.DurationVar(&o.progress, "progress", 5*time.Second, "how often to print a progress line")
 	var env listFlag
@@ -168,10 +173,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 // test is one load test as it runs.
 type test struct {
-	o   *options
-	out io.Writer
-	dir string
-	r   *runner.Run
+	o    *options
+	out  io.Writer
+	dir  string
+	r    *runner.Run
+	live *runner.Live
 	// launched is when the collector was started, start when its schedule began.
 	launched, start time.Time
 	snaps           []runner.Snapshot
@@ -200,6 +206,15 @@ func (t *test) run(ctx context.Context) (runner.Verdict, error) {
 	env["GENERATOR_PARALLELISM"] = strconv.Itoa(o.gen)
 	env["SINK_PARALLELISM"] = strconv.Itoa(o.sink)
 	env["GENERATOR_INSTANCE_OFFSET"] = strconv.FormatInt(o.offset, 10)
+	if o.web != "" {
+		live, err := runner.StartLive(o.web, "Load test: "+filepath.Base(dir))
+		if err != nil {
+			return runner.Verdict{}, err
+		}
+		t.live = live
+		defer live.Close()
+		fmt.Fprintf(t.out, "Live page: %s\n", live.URL)
+	}
 	t.launched = time.Now()
 	r, err := runner.Start(ctx, runner.Options{
 		Backend: o.backend,
@@ -208,7 +223,7 @@ func (t *test) run(ctx context.Context) (runner.Verdict, error) {
 		},
 		Collector: runner.CollectorOptions{
 			Env:     env,
-			Configs: []string{"collector-config-loadtest.yaml", runner.StagesConfig(o.stages)},
+			Configs: []string{"collector-config-detailed.yaml", runner.StagesConfig(o.stages)},
 			LogPath: filepath.Join(dir, "collector.log"),
 		},
 	})
@@ -232,6 +247,10 @@ func (t *test) run(ctx context.Context) (runner.Verdict, error) {
 		defer close(canaryDone)
 		canary.Run(canaryCtx, o.canaryEvery, 25*time.Millisecond)
 	}()
+	if t.live != nil {
+		t.live.Start(t.start)
+		go t.live.ReadBackLive(canaryCtx, r.Querier, o.offset, int64(o.instances), o.liveReadBack, 5*time.Second)
+	}
 
 	results, err := t.stages(ctx)
 	stopCanary()
@@ -308,20 +327,30 @@ func (t *test) stages(ctx context.Context) ([]runner.StageResult, error) {
 	observe := func(i int) func(runner.Snapshot) {
 		return func(s runner.Snapshot) {
 			t.snaps = append(t.snaps, s)
+			if t.live != nil {
+				t.live.Observe(s)
+			}
 			if time.Since(lastPrint) >= t.o.progress && i >= 0 {
 				lastPrint = time.Now()
 				t.printProgress(i)
 			}
 		}
 	}
+	failed := func(err error) {
+		if t.live != nil {
+			t.live.Problem("the collector's telemetry", err)
+		}
+	}
+	t.setStage("waiting for the schedule to start")
 	end := t.start
-	from, err := t.r.Watch(ctx, end.Add(exporterLag), time.Second, observe(-1))
+	from, err := t.r.Watch(ctx, end.Add(exporterLag), time.Second, observe(-1), failed)
 	if err != nil {
 		return nil, err
 	}
 	for i, stage := range t.o.stages {
 		end = end.Add(stage.Duration)
-		to, err := t.r.Watch(ctx, end.Add(exporterLag), time.Second, observe(i))
+		t.setStage(fmt.Sprintf("stage %d of %d: %s", i+1, len(t.o.stages), stage))
+		to, err := t.r.Watch(ctx, end.Add(exporterLag), time.Second, observe(i), failed)
 		if err != nil {
 			return results, err
 		}
@@ -332,6 +361,11 @@ func (t *test) stages(ctx context.Context) ([]runner.StageResult, error) {
 		res := runner.Judge(stage, m, nil, t.o.slo)
 		results = append(results, res)
 		fmt.Fprintf(t.out, "stage %d (%s): %s\n", i, stage, stageLine(res))
+		if t.live != nil {
+			t.live.Update(func(s *runner.LiveState) {
+				s.Verdict = append(s.Verdict, fmt.Sprintf("stage %d (%s): %s", i, stage, stageLine(res)))
+			})
+		}
 		if !res.Passed && !t.o.keepGoing && i < len(t.o.stages)-1 {
 			fmt.Fprintln(t.out, "The stage failed: stopping here (-keep-going runs the rest).")
 			break
@@ -339,6 +373,12 @@ func (t *test) stages(ctx context.Context) ([]runner.StageResult, error) {
 		from = to
 	}
 	return results, nil
+}
+
+func (t *test) setStage(text string) {
+	if t.live != nil {
+		t.live.Update(func(s *runner.LiveState) { s.Stage = text })
+	}
 }
 
 func (t *test) printProgress(i int) {

@@ -25,8 +25,10 @@ func main() {
 	promAddr := flag.String("prometheus-addr", envOr("PROMETHEUS_ADDR", "127.0.0.1:9090"), "listen address of the local Prometheus (env PROMETHEUS_ADDR)")
 	zpages := flag.Bool("zpages", os.Getenv("ZPAGES") != "", "add the zPages status pages on 127.0.0.1:55679 (env ZPAGES=1)")
 	progress := flag.Duration("progress", 10*time.Second, "how often to print what was emitted and stored; 0 turns it off")
+	web := flag.String("web", envOr("WEB_ADDR", "127.0.0.1:8080"), "address of the live page, empty for none (env WEB_ADDR)")
+	liveReadBack := flag.Duration("live-read-back", 5*time.Second, "how often the live page reads back what the backend stored over the last window")
 	flag.Parse()
-	if err := run(*promAddr, *zpages, *progress); err != nil {
+	if err := run(*promAddr, *zpages, *progress, *web, *liveReadBack); err != nil {
 		fmt.Fprintln(os.Stderr, "localrun:", err)
 		os.Exit(1)
 	}
@@ -39,15 +41,16 @@ func envOr(key, def string) string {
 	return def
 }
 
-func run(promAddr string, zpages bool, progressEvery time.Duration) error {
+func run(promAddr string, zpages bool, progressEvery time.Duration, web string, liveReadBack time.Duration) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
 	opts := runner.Options{
 		Backend:    runner.Backend{WriteURL: os.Getenv("PROMETHEUS_WRITE_URL")},
 		Prometheus: runner.PrometheusOptions{Addr: promAddr},
-		// The telemetry, health and pprof endpoints keep the configuration's defaults.
-		Collector: runner.CollectorOptions{DefaultPorts: true},
+		// The telemetry, health and pprof endpoints keep the configuration's
+		// defaults; the HTTP client's latency and answers are for the live page.
+		Collector: runner.CollectorOptions{DefaultPorts: true, Configs: []string{"collector-config-detailed.yaml"}},
 	}
 	if opts.Backend.WriteURL != "" {
 		u, err := url.Parse(opts.Backend.WriteURL)
@@ -71,6 +74,15 @@ func run(promAddr string, zpages bool, progressEvery time.Duration) error {
 			opts.Collector.Configs = append(opts.Collector.Configs, "yaml:service::extensions: [health_check, pprof, sigv4auth, zpages]")
 		}
 	}
+	var live *runner.Live
+	if web != "" {
+		var err error
+		if live, err = runner.StartLive(web, "make run"); err != nil {
+			return err
+		}
+		defer live.Close()
+	}
+	launched := time.Now()
 	r, err := runner.Start(ctx, opts)
 	if err != nil {
 		return err
@@ -81,32 +93,83 @@ func run(promAddr string, zpages bool, progressEvery time.Duration) error {
 		}
 		r.Close()
 	}()
-	printHowToLook(r)
+	printHowToLook(r, live)
+	first, n, err := r.Instances(ctx)
+	if err != nil {
+		return err
+	}
+	canary, err := r.Backend.NewCanary(r.Querier, "localrun-"+launched.Format("20060102-150405"))
+	if err != nil {
+		return err
+	}
+	background, stopBackground := context.WithCancel(context.Background())
+	defer stopBackground()
+	go canary.Run(background, 2*time.Second, 25*time.Millisecond)
+	if live != nil {
+		live.Start(launched)
+		go live.ReadBackLive(background, r.Querier, first, n, liveReadBack, 5*time.Second)
+	}
 
-	var tick <-chan time.Time
-	if progressEvery > 0 {
-		ticker := time.NewTicker(progressEvery)
-		defer ticker.Stop()
-		tick = ticker.C
-	}
-	for {
-		select {
-		case <-ctx.Done():
-			fmt.Println("Interrupted: stopping the collector")
-			err := r.Stop(60 * time.Second)
-			printSummary(r.Collector.Logged())
-			return err
-		case <-r.Collector.Exited():
-			return fmt.Errorf("the collector exited with code %d; its log: %s", r.Collector.ExitCode(), r.Collector.LogPath())
-		case <-tick:
-			printProgress(ctx, r)
+	lastPrint := time.Now()
+	_, err = r.Watch(ctx, time.Now().Add(365*24*time.Hour), time.Second, func(s runner.Snapshot) {
+		if live != nil {
+			live.Observe(s)
 		}
+		if progressEvery > 0 && time.Since(lastPrint) >= progressEvery {
+			lastPrint = time.Now()
+			printProgress(ctx, r, s)
+		}
+	}, func(err error) {
+		if live != nil {
+			live.Problem("the collector's telemetry", err)
+		}
+	})
+	if ctx.Err() == nil {
+		return fmt.Errorf("%w; the collector's log: %s", err, r.Collector.LogPath())
 	}
+	fmt.Println("Interrupted: stopping the collector")
+	stopBackground()
+	stopErr := r.Stop(60 * time.Second)
+	log := r.Collector.Logged()
+	printSummary(log)
+	readBack(r, canary, log, first, n, launched)
+	return stopErr
 }
 
-func printHowToLook(r *runner.Run) {
+// readBack counts what the backend stored of the run through its query API, once
+// a canary written after the collector stopped is queryable, and prints it.
+func readBack(r *runner.Run, canary *runner.Canary, log runner.Log, first, n int64, launched time.Time) {
+	reports := log.ReceiverReports()
+	if len(reports) != 1 {
+		fmt.Println("No read-back: the receiver did not report what it emitted.")
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if _, err := canary.Probe(ctx, 25*time.Millisecond, 2*time.Minute); err != nil {
+		fmt.Println("No read-back:", err)
+		return
+	}
+	unsent, _ := log.Unsent()
+	rb, err := r.Querier.ReadBack(ctx, runner.ReadBackPlan{
+		First: first, Instances: n, From: launched, To: time.Now(),
+		Sent: float64(reports[0].Accepted - unsent), Failed: float64(unsent), SeriesExpected: float64(reports[0].SeriesWritten),
+		MaxSamplesPerQuery: 20e6,
+	})
+	if err != nil {
+		fmt.Println("No read-back:", err)
+		return
+	}
+	rb.Freshness = runner.Percentiles(canary.Freshness(launched, time.Now()))
+	fmt.Println("Read back:", rb.Summary())
+}
+
+func printHowToLook(r *runner.Run, live *runner.Live) {
 	fmt.Println()
 	fmt.Println("The collector is running; Ctrl-C stops it (and Prometheus).")
+	if live != nil {
+		fmt.Printf("  Live page:            %s\n", live.URL)
+	}
 	fmt.Printf("  Collector telemetry:  %s\n", r.Collector.TelemetryURL)
 	fmt.Printf("  Collector log:        %s\n", r.Collector.LogPath())
 	fmt.Printf("  Flame graph (30 s):   go tool pprof -http 127.0.0.1:8081 '%sprofile?seconds=30'\n", r.Collector.PprofURL)
@@ -123,12 +186,8 @@ func printHowToLook(r *runner.Run) {
 	fmt.Println()
 }
 
-func printProgress(ctx context.Context, r *runner.Run) {
-	m, err := r.Collector.Telemetry(ctx)
-	if err != nil {
-		fmt.Println("progress: telemetry:", err)
-		return
-	}
+func printProgress(ctx context.Context, r *runner.Run, s runner.Snapshot) {
+	m := s.Collector
 	line := fmt.Sprintf("progress: emitted %.0f samples (refused %.0f), sent %.0f, failed %.0f, dropped at the queue %.0f",
 		m.Sum(runner.MetricAccepted, nil)+m.Sum(runner.MetricRefused, nil), m.Sum(runner.MetricRefused, nil),
 		m.Sum(runner.MetricSent, nil), m.Sum(runner.MetricSendFailed, nil), m.Sum(runner.MetricEnqueueFailed, nil))
@@ -141,8 +200,10 @@ func printProgress(ctx context.Context, r *runner.Run) {
 }
 
 func printSummary(log runner.Log) {
+	unsent, batches := log.Unsent()
 	for _, s := range log.ReceiverReports() {
-		fmt.Printf("The receiver emitted %d samples: %d accepted by the pipeline, %d refused.\n", s.Emitted, s.Accepted, s.Refused)
+		fmt.Printf("The receiver emitted %d samples: %d accepted by the pipeline, %d refused; of the accepted, %d were not sent (%d batches, counted whole; docs/counters.md).\n",
+			s.Emitted, s.Accepted, s.Refused, unsent, batches)
 	}
 	if problems := log.Problems(); len(problems) > 0 {
 		fmt.Printf("The collector logged %d warnings or errors; the first: %s\n", len(problems), problems[0].Raw)

@@ -176,4 +176,3 @@ func Percentiles(delays []time.Duration) *Quantiles {
 	at := func(q float64) float64 { return s[min(len(s)-1, int(math.Ceil(q*float64(len(s))))-1)] }
 	return &Quantiles{P50: at(0.5), P90: at(0.9), P99: at(0.99)}
 }
-

@@ -17,13 +17,18 @@ type LogEntry struct {
 	Message string    `json:"msg"`
 	Error   string    `json:"error"`
 
-	// The receiver's start line: when its schedule begins, if it has one.
+	// The receiver's start line: its instances, and when its schedule begins,
+	// if it has one.
+	FirstInstance string `json:"first_instance"`
+	LastInstance  string `json:"last_instance"`
 	ScheduleStart string `json:"schedule_start"`
 
 	// The receiver's report when it stops.
 	Emitted  int64 `json:"emitted_samples"`
 	Accepted int64 `json:"accepted_samples"`
 	Refused  int64 `json:"refused_samples"`
+	// SeriesWritten are the distinct series that got a sample accepted.
+	SeriesWritten int64 `json:"series_written"`
 
 	// The exporter's report of a request answered with an error.
 	StatusCode int `json:"status_code"`

@@ -68,8 +68,21 @@ type ReadBackPlan struct {
 	MaxSamplesPerQuery float64
 }
 
-// series is the run's metrics.
+// The run's metrics.
+var metrics = []string{"CPU", "Memory"}
+
 const seriesSelector = `__name__=~"CPU|Memory"`
+
+// StoredIn is PromQL for the number of the run's samples stored in the window
+// before the evaluation time: one metric at a time, since count_over_time drops
+// the name and CPU and Memory of an instance would collide.
+func StoredIn(first, n int64, window time.Duration) string {
+	parts := make([]string, len(metrics))
+	for i, m := range metrics {
+		parts[i] = fmt.Sprintf("(sum(count_over_time(%s{InstanceId=~%q}[%dms])) or vector(0))", m, idRangePattern(first, n), window.Milliseconds())
+	}
+	return strings.Join(parts, " + ")
+}
 
 // ReadBack counts what the backend stored of the run, series group by series
 // group: the range boundaries of a query differ between Prometheus 2 (closed) and
@@ -86,24 +99,19 @@ func (q *Querier) ReadBack(ctx context.Context, p ReadBackPlan) (*ReadBack, erro
 	}
 	stored := map[int64]float64{}
 	for block := p.First / size * size; block < p.First+p.Instances; block += size {
-		promql := fmt.Sprintf(`count_over_time({%s,InstanceId=~%q}[%s])`, seriesSelector, idPattern(block, size), window)
-		vec, err := q.Vector(ctx, promql, at)
-		if err != nil {
-			return rb, err
-		}
-		rb.Queries++
-		for _, s := range vec {
-			rb.SamplesRead += float64(s.Value)
-			id, err := strconv.ParseInt(strings.TrimPrefix(string(s.Metric["InstanceId"]), "I"), 10, 64)
-			if err != nil || id < p.First || id >= p.First+p.Instances {
-				continue
+		for _, metric := range metrics {
+			// One metric at a time: count_over_time drops the name, and CPU and
+			// Memory of an instance would then collide.
+			vec, err := q.Vector(ctx, fmt.Sprintf(`count_over_time(%s{InstanceId=~%q}[%s])`, metric, idPattern(block, size), window), at)
+			if err != nil {
+				return rb, err
 			}
-			rb.SeriesFound++
-			rb.StoredSamples += float64(s.Value)
-			stored[id] += float64(s.Value)
+			rb.Queries++
+			q.countStored(vec, p, rb, stored)
 		}
 	}
 	rb.MissingSamples = math.Max(0, rb.SentSamples-rb.StoredSamples)
+
 	switch {
 	case rb.Exact && rb.StoredSamples > rb.SentSamples:
 		rb.Problem = fmt.Sprintf("stored %s samples, more than the %s acknowledged: another writer wrote the run's series, or samples were stored twice",
@@ -120,6 +128,20 @@ func (q *Querier) ReadBack(ctx context.Context, p ReadBackPlan) (*ReadBack, erro
 		}
 	}
 	return rb, nil
+}
+
+// countStored adds up the per-series counts of a read-back query.
+func (q *Querier) countStored(vec model.Vector, p ReadBackPlan, rb *ReadBack, stored map[int64]float64) {
+	for _, s := range vec {
+		rb.SamplesRead += float64(s.Value)
+		id, err := strconv.ParseInt(strings.TrimPrefix(string(s.Metric["InstanceId"]), "I"), 10, 64)
+		if err != nil || id < p.First || id >= p.First+p.Instances {
+			continue
+		}
+		rb.SeriesFound++
+		rb.StoredSamples += float64(s.Value)
+		stored[id] += float64(s.Value)
+	}
 }
 
 // idPattern matches the InstanceIds of the aligned block [first, first+size).
@@ -160,8 +182,7 @@ func missingByBlock(expected map[string]float64, stored map[int64]float64) []Gap
 // compares it with what the backend acknowledged in that window.
 func (q *Querier) missingByTime(ctx context.Context, p ReadBackPlan, rb *ReadBack) error {
 	const step = 10 * time.Second
-	v, _, _, err := q.api.QueryRange(ctx, fmt.Sprintf("sum(count_over_time({%s}[10s]))", seriesSelector),
-		promv1Range(p.From.Add(step), p.To.Add(step), step))
+	v, _, _, err := q.api.QueryRange(ctx, StoredIn(p.First, p.Instances, step), promv1Range(p.From.Add(step), p.To.Add(step), step))
 	if err != nil {
 		return err
 	}
@@ -212,14 +233,14 @@ func idRangePattern(first, n int64) string {
 // CheckNoOtherWriter refuses to start a run whose series another writer is
 // writing: the read-back would count its samples as the run's.
 func (q *Querier) CheckNoOtherWriter(ctx context.Context, first, n int64) error {
-	promql := fmt.Sprintf(`count(count_over_time({%s,InstanceId=~%q}[1m]))`, seriesSelector, idRangePattern(first, n))
+	promql := fmt.Sprintf(`count(count_over_time({%s,InstanceId=~%q}[15s]))`, seriesSelector, idRangePattern(first, n))
 	series, err := q.Scalar(ctx, promql, time.Now().Add(2*time.Second))
 	if err != nil {
 		return err
 	}
 	if series > 0 {
-		return fmt.Errorf("%.0f of the run's series (CPU and Memory of I%010d to I%010d) got samples in the last minute: another writer is writing them, "+
-			"or a run just ended; its samples would be counted as this run's. Wait a minute, or write other instances (-instance-offset)", series, first, first+n-1)
+		return fmt.Errorf("%.0f of the run's series (CPU and Memory of I%010d to I%010d) got samples in the last 15 seconds: another writer is writing them, "+
+			"or a run just ended; its samples would be counted as this run's. Wait a little, or write other instances (-instance-offset)", series, first, first+n-1)
 	}
 	return nil
 }
@@ -232,7 +253,7 @@ func (rb *ReadBack) Summary() string {
 		s += fmt.Sprintf(" (%s samples counted failed: a failed batch counts whole, so stored may exceed acknowledged by up to that)", formatCount(rb.FailedSamples))
 	}
 	if rb.Freshness != nil {
-		s += fmt.Sprintf("; queryable after %.1f s p50, %.1f s p99", rb.Freshness.P50, rb.Freshness.P99)
+		s += fmt.Sprintf("; queryable after %s p50, %s p99", seconds(rb.Freshness.P50), seconds(rb.Freshness.P99))
 	}
 	s += fmt.Sprintf("; the read-back read %s samples in %d queries", formatCount(rb.SamplesRead), rb.Queries)
 	if rb.Problem != "" {
@@ -242,4 +263,9 @@ func (rb *ReadBack) Summary() string {
 		}
 	}
 	return s
+}
+
+// RunSelector selects the run's series: CPU and Memory of its instances.
+func RunSelector(first, n int64) string {
+	return fmt.Sprintf("{%s,InstanceId=~%q}", seriesSelector, idRangePattern(first, n))
 }

@@ -143,8 +143,11 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // Watch snapshots the run every `every` and once more at until, handing each
 // snapshot to observe, and returns the last one. It ends early when ctx ends or
-// the collector exits, with an error.
-func (r *Run) Watch(ctx context.Context, until time.Time, every time.Duration, observe func(Snapshot)) (Snapshot, error) {
+// the collector exits, with an error. A snapshot that fails (a scrape timing out
+// on a loaded machine) goes to failed, when set, and the watch goes on;
+// otherwise it ends the watch.
+func (r *Run) Watch(ctx context.Context, until time.Time, every time.Duration, observe func(Snapshot), failed func(error)) (Snapshot, error) {
+	var last Snapshot
 	for {
 		wait := min(every, time.Until(until))
 		if wait > 0 {
@@ -157,14 +160,19 @@ func (r *Run) Watch(ctx context.Context, until time.Time, every time.Duration, o
 			}
 		}
 		s, err := r.Snapshot(ctx)
-		if err != nil {
+		switch {
+		case err != nil && failed == nil:
 			return s, err
+		case err != nil:
+			failed(err)
+		default:
+			last = s
+			if observe != nil {
+				observe(s)
+			}
 		}
-		if observe != nil {
-			observe(s)
-		}
-		if !time.Now().Before(until) {
-			return s, nil
+		if !time.Now().Before(until) && last.Collector != nil {
+			return last, nil
 		}
 	}
 }
@@ -218,4 +226,25 @@ func (r *Run) Drain(ctx context.Context, timeout time.Duration) (Snapshot, error
 		}
 	}
 	return last, fmt.Errorf("the pipeline did not drain within %s", timeout)
+}
+
+// Instances is the range of instances the receiver generates, [first, first+n),
+// as its start log line says.
+func (r *Run) Instances(ctx context.Context) (first, n int64, err error) {
+	for {
+		for _, e := range r.Collector.Logged() {
+			if e.FirstInstance != "" && e.LastInstance != "" {
+				first, err1 := strconv.ParseInt(strings.TrimPrefix(e.FirstInstance, "I"), 10, 64)
+				last, err2 := strconv.ParseInt(strings.TrimPrefix(e.LastInstance, "I"), 10, 64)
+				return first, last - first + 1, errors.Join(err1, err2)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return 0, 0, ctx.Err()
+		case <-r.Collector.Exited():
+			return 0, 0, errors.New("the collector exited before its receiver started")
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }

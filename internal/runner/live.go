@@ -1,0 +1,207 @@
+// Copyright The ampload authors
+// SPDX-License-Identifier: Apache-2.0
+
+package runner
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"syscall"
+	"time"
+)
+
+//go:embed live.html
+var livePage []byte
+
+// Live is the live page of a run, served on loopback: one self-contained page
+// that polls the run's state every second, with the same charts as the reports.
+type Live struct {
+	URL string
+
+	mu      sync.Mutex
+	state   LiveState
+	snaps   []Snapshot
+	started time.Time
+	srv     *http.Server
+	// storedRates is the read-back rate of each second since the start.
+	storedRates map[int]float64
+}
+
+// LiveState is what the page shows.
+type LiveState struct {
+	Title   string    `json:"title"`
+	Updated time.Time `json:"updated"`
+	// Stage is the schedule's current stage, Verdict the verdict so far.
+	Stage   string   `json:"stage"`
+	Verdict []string `json:"verdict"`
+	// Totals since the start: from the collector's telemetry.
+	Emitted float64 `json:"emitted"`
+	Sent    float64 `json:"sent"`
+	Lost    float64 `json:"lost"`
+	// Stored is read back: the samples the backend holds with timestamps from the
+	// start to StoredUntil, summed over short windows; SeriesStored the series with
+	// a sample in the last five minutes; SeriesWritten the series the run wrote.
+	Stored        float64   `json:"stored"`
+	StoredUntil   time.Time `json:"stored_until"`
+	StoredRate    float64   `json:"stored_rate"`
+	SeriesStored  float64   `json:"series_stored"`
+	SeriesWritten float64   `json:"series_written"`
+	// Now is the latest moment: rates, latency, answers, queue, CPU, memory.
+	Now *Moment `json:"now"`
+	// Problems name the sources that cannot be read, by source.
+	Problems map[string]string `json:"problems"`
+}
+
+// StartLive serves the live page at addr (host:port; port 0 picks one).
+func StartLive(addr, title string) (*Live, error) {
+	l, err := net.Listen("tcp", addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return nil, fmt.Errorf("the live page's address %s is taken: choose another with -web", addr)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("the live page's address %s: %w", addr, err)
+	}
+	lv := &Live{URL: "http://" + l.Addr().String() + "/", started: time.Now(), state: LiveState{Title: title, Problems: map[string]string{}}}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write(livePage)
+	})
+	mux.HandleFunc("GET /state", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		lv.mu.Lock()
+		defer lv.mu.Unlock()
+		_ = json.NewEncoder(w).Encode(lv.state)
+	})
+	mux.HandleFunc("GET /chart/{name}", lv.chart)
+	lv.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = lv.srv.Serve(l) }()
+	return lv, nil
+}
+
+// Close stops serving the page.
+func (lv *Live) Close() { _ = lv.srv.Close() }
+
+// Start sets when the run's schedule began, the origin of the charts' time axis.
+func (lv *Live) Start(at time.Time) {
+	lv.mu.Lock()
+	defer lv.mu.Unlock()
+	lv.started = at
+}
+
+// Update changes the state under the page's lock.
+func (lv *Live) Update(change func(*LiveState)) {
+	lv.mu.Lock()
+	defer lv.mu.Unlock()
+	change(&lv.state)
+	lv.state.Updated = time.Now()
+}
+
+// Problem records that source cannot be read (err), or can again (nil).
+func (lv *Live) Problem(source string, err error) {
+	lv.Update(func(s *LiveState) {
+		if err == nil {
+			delete(s.Problems, source)
+		} else {
+			s.Problems[source] = err.Error()
+		}
+	})
+}
+
+// Observe adds a snapshot of the run.
+func (lv *Live) Observe(snap Snapshot) {
+	lv.mu.Lock()
+	lv.snaps = append(lv.snaps, snap)
+	moments := Timeline(lv.snaps[max(0, len(lv.snaps)-6):], lv.started, 5*time.Second)
+	lv.mu.Unlock()
+	c := snap.Collector
+	lv.Update(func(s *LiveState) {
+		s.Emitted = c.Sum(MetricAccepted, nil) + c.Sum(MetricRefused, nil)
+		s.Sent, s.SeriesWritten = c.Sum(MetricSent, nil), c.Sum(MetricSeriesWritten, nil)
+		s.Lost = c.Sum(MetricRefused, nil) + c.Sum(MetricSendFailed, nil) + c.Sum(MetricEnqueueFailed, nil)
+		if len(moments) > 0 {
+			s.Now = &moments[len(moments)-1]
+		}
+		delete(s.Problems, "the collector's telemetry")
+	})
+}
+
+func (lv *Live) chart(w http.ResponseWriter, r *http.Request) {
+	lv.mu.Lock()
+	moments := Timeline(lv.snaps, lv.started, 5*time.Second)
+	stored := lv.storedMoments(moments)
+	lv.mu.Unlock()
+	charts := TimelineCharts(stored)
+	index := map[string]int{"rates.svg": 0, "latency.svg": 1, "responses.svg": 2}
+	i, ok := index[r.PathValue("name")]
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	b, err := Render("svg", charts[i])
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "image/svg+xml")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(b)
+}
+
+// storedMoments puts the read-back rate on the moments it covers.
+func (lv *Live) storedMoments(moments []Moment) []Moment {
+	for i := range moments {
+		if rate, ok := lv.storedRates[int(moments[i].Seconds)]; ok {
+			moments[i].Stored = rate
+		}
+	}
+	return moments
+}
+
+// ReadBackLive counts, every `every`, the samples the backend stored with
+// timestamps in the window since its last count: an aggregate over a short window
+// each time, since managed backends charge queries by samples read. The window
+// ends lag before now, so that samples still on their way are counted in it.
+func (lv *Live) ReadBackLive(ctx context.Context, q *Querier, first, n int64, every, lag time.Duration) {
+	lv.mu.Lock()
+	from := lv.started
+	lv.mu.Unlock()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(every):
+		}
+		to := time.Now().Add(-lag)
+		if !to.After(from) {
+			continue
+		}
+		count, err := q.Scalar(ctx, StoredIn(first, n, to.Sub(from)), to)
+		if err == nil {
+			var series float64
+			series, err = q.Scalar(ctx, fmt.Sprintf("count(%s)", RunSelector(first, n)), time.Now().Add(time.Second))
+			lv.Update(func(s *LiveState) {
+				s.Stored += count
+				s.StoredUntil = to
+				s.StoredRate = count / to.Sub(from).Seconds()
+				s.SeriesStored = series
+			})
+			lv.mu.Lock()
+			if lv.storedRates == nil {
+				lv.storedRates = map[int]float64{}
+			}
+			for t := from; t.Before(to); t = t.Add(time.Second) {
+				lv.storedRates[int(t.Sub(lv.started).Seconds())] = count / to.Sub(from).Seconds()
+			}
+			lv.mu.Unlock()
+			from = to
+		}
+		lv.Problem("the backend's query API", err)
+	}
+}
