@@ -36,6 +36,7 @@ type Live struct {
 // LiveState is what the page shows.
 type LiveState struct {
 	Title   string    `json:"title"`
+	Started time.Time `json:"started"`
 	Updated time.Time `json:"updated"`
 	// Stage is the schedule's current stage, Verdict the verdict so far.
 	Stage   string   `json:"stage"`
@@ -90,9 +91,13 @@ func (lv *Live) Close() { _ = lv.srv.Close() }
 
 // Start sets when the run's schedule began, the origin of the charts' time axis.
 func (lv *Live) Start(at time.Time) {
+	// Whole milliseconds, as the query API takes times: consecutive windows of
+	// the read-back then neither overlap nor leave a gap.
+	at = at.Truncate(time.Millisecond)
 	lv.mu.Lock()
-	defer lv.mu.Unlock()
 	lv.started = at
+	lv.mu.Unlock()
+	lv.Update(func(s *LiveState) { s.Started = at })
 }
 
 // Update changes the state under the page's lock.
@@ -178,7 +183,7 @@ func (lv *Live) ReadBackLive(ctx context.Context, q *Querier, first, n int64, ev
 			return
 		case <-time.After(every):
 		}
-		to := time.Now().Add(-lag)
+		to := time.Now().Add(-lag).Truncate(time.Millisecond)
 		if !to.After(from) {
 			continue
 		}
