@@ -24,7 +24,7 @@ export PROMETHEUS_BINARY := $(PROMETHEUS)
 # The drop-in end-to-end test builds a collector of its own with the pinned ocb.
 export OCB_BINARY        := $(OCB)
 
-.PHONY: all build run test unit-test e2e-test lint bench bench-pipeline docker tools prometheus clean distclean
+.PHONY: all build run loadtest test unit-test e2e-test lint bench bench-pipeline docker tools prometheus browser clean distclean
 
 all: build
 
@@ -65,8 +65,27 @@ unit-test:
 	go test -race -count=1 ./...
 	cd test && go test -race -count=1 ./backend/... ./pipelinebench/...
 
-e2e-test: $(COLLECTOR) $(PROMETHEUS) $(OCB)
+e2e-test: $(COLLECTOR) $(PROMETHEUS) $(OCB) browser
 	cd test && go test -count=1 -timeout 45m -v ./e2e/...
+
+## loadtest: stages against a backend (a local Prometheus by default) and the
+## verdict: how much it takes, at what latency, and what stops it. LOADTEST_FLAGS
+## names the backend and the stages, e.g.
+##   make loadtest LOADTEST_FLAGS='-url https://.../api/v1/remote_write -stages 60s:20000-140000'
+## (go run ./cmd/loadtest -h lists the flags; docs/loadtest.md explains them).
+LOADTEST_FLAGS ?=
+
+loadtest: $(COLLECTOR) $(if $(findstring -url,$(LOADTEST_FLAGS)),,$(PROMETHEUS))
+	@go build -o _build/loadtest ./cmd/loadtest
+	@_build/loadtest $(LOADTEST_FLAGS)
+
+## browser: Debian's Chromium, for the live page's browser test (installed with
+## apt-get when missing and this machine can; LIVEPAGE_SKIP_BROWSER=1 skips the
+## test, loudly)
+browser:
+	@command -v chromium >/dev/null || [ "$$LIVEPAGE_SKIP_BROWSER" = 1 ] || \
+		{ echo "Installing Debian's chromium for the live page's browser test"; \
+		  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq && $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq chromium; }
 
 ## bench: the distribution against a real local Prometheus for a matrix of
 ## parallelisms and exporter modes; table and chart in results/<timestamp>/.
