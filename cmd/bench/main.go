@@ -52,6 +52,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	sink := fs.String("sink", "1,2,4", "sink parallelism (SINK_PARALLELISM): requests in flight, comma-separated list")
 	instances := fs.String("instances", "50000", "dummy instances (GENERATOR_INSTANCES), two series each, comma-separated list")
 	pace := fs.String("pace", "pause=0", "generator pace, comma-separated list of pause=DURATION (per worker, after each emission; 0: as fast as the backend takes) or rate=SAMPLES_PER_SECOND (in all)")
+	protocols := fs.String("protocols", "rw1", "remote-write protocols, rw1 (the shipped 1.0) and/or rw2 (2.0, behind the exporter's feature gate; a local Prometheus accepts both): -protocols rw1,rw2 compares them point by point")
 	modes := fs.String("modes", "ordered", "exporter modes: ordered (one queue consumer, parallel requests per batch: the shipped mode) and/or unordered (num_consumers batches in flight behind the EnableMultipleWorkers gate; a local Prometheus gets an out-of-order window)")
 	backend := runner.BackendFlags(fs)
 	var envFlags listFlag
@@ -75,7 +76,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	var errs []error
 	var err error
-	if o.matrix, err = ParseMatrix(*gen, *sink, *instances, *pace, *modes); err != nil {
+	if o.matrix, err = ParseMatrix(*gen, *sink, *instances, *pace, *modes, *protocols); err != nil {
 		errs = append(errs, err)
 	}
 	if o.backend, err = backend(); err != nil {
@@ -158,10 +159,17 @@ func measure(ctx context.Context, o *options, p Point, logPath string, out io.Wr
 		Backend:   o.backend,
 		Collector: runner.CollectorOptions{Env: p.Env(o.env), LogPath: logPath, Configs: append([]string{"collector-config-detailed.yaml"}, p.Mode.overlays(p.SinkParallelism)...)},
 	}
+	var gates []string
 	if p.Mode == Unordered {
 		opts.Prometheus.OutOfOrderWindow = o.oooWindow
-		opts.Collector.FeatureGates = multipleWorkersGate
+		gates = append(gates, multipleWorkersGate)
 	}
+	if p.Protocol == RW2 {
+		opts.Prometheus.AcceptRW2 = true
+		opts.Collector.Configs = append(opts.Collector.Configs, p.Protocol.overlays()...)
+		gates = append(gates, rw2Gate)
+	}
+	opts.Collector.FeatureGates = strings.Join(gates, ",")
 	r, err := runner.Start(ctx, opts)
 	if err != nil {
 		res.Err = firstLine(err.Error())

@@ -43,6 +43,28 @@ func (m Mode) overlays(sink int) []string {
 	}
 }
 
+// Protocol is the remote-write protocol the exporter speaks.
+type Protocol string
+
+const (
+	// RW1 is remote write 1.0, the shipped protocol.
+	RW1 Protocol = "rw1"
+	// RW2 is remote write 2.0, behind the exporter's feature gate; a local
+	// Prometheus accepts both.
+	RW2 Protocol = "rw2"
+)
+
+// rw2Gate turns on the exporter's remote-write 2.0.
+const rw2Gate = "exporter.prometheusremotewritexporter.enableSendingRW2"
+
+// overlays are the collector configuration of the protocol.
+func (p Protocol) overlays() []string {
+	if p != RW2 {
+		return nil
+	}
+	return []string{"yaml:exporters::prometheus_remote_write::protobuf_message: io.prometheus.write.v2.Request"}
+}
+
 // Pace is how the generator is paced: a pause after each emission per worker, or
 // a total rate in samples per second.
 type Pace struct {
@@ -71,13 +93,14 @@ type Point struct {
 	Instances       int
 	Pace            Pace
 	Mode            Mode
+	Protocol        Protocol
 	// Tag names the variant of the run (the -tag flag, e.g. "queue off"), to tell
 	// apart the lines of runs merged with -replot.
 	Tag string `json:",omitempty"`
 }
 
 func (p Point) String() string {
-	s := fmt.Sprintf("gen=%d sink=%d instances=%d %s mode=%s", p.GenParallelism, p.SinkParallelism, p.Instances, p.Pace, p.Mode)
+	s := fmt.Sprintf("gen=%d sink=%d instances=%d %s mode=%s %s", p.GenParallelism, p.SinkParallelism, p.Instances, p.Pace, p.Mode, p.Protocol)
 	if p.Tag != "" {
 		s += " (" + p.Tag + ")"
 	}
@@ -86,8 +109,8 @@ func (p Point) String() string {
 
 // Slug names the point's files.
 func (p Point) Slug() string {
-	return fmt.Sprintf("gen%d-sink%d-inst%d-%s-%s", p.GenParallelism, p.SinkParallelism, p.Instances,
-		strings.NewReplacer("=", "", ".", "_").Replace(p.Pace.String()), p.Mode)
+	return fmt.Sprintf("gen%d-sink%d-inst%d-%s-%s-%s", p.GenParallelism, p.SinkParallelism, p.Instances,
+		strings.NewReplacer("=", "", ".", "_").Replace(p.Pace.String()), p.Mode, p.Protocol)
 }
 
 // Matrix is what the flags ask for: every combination of its lists.
@@ -95,10 +118,11 @@ type Matrix struct {
 	Gen, Sink, Instances []int
 	Paces                []Pace
 	Modes                []Mode
+	Protocols            []Protocol
 }
 
 // ParseMatrix parses the comma-separated lists of the flags.
-func ParseMatrix(gen, sink, instances, paces, modes string) (Matrix, error) {
+func ParseMatrix(gen, sink, instances, paces, modes, protocols string) (Matrix, error) {
 	var m Matrix
 	var errs []error
 	var err error
@@ -115,6 +139,9 @@ func ParseMatrix(gen, sink, instances, paces, modes string) (Matrix, error) {
 		errs = append(errs, err)
 	}
 	if m.Modes, err = parseModes(modes); err != nil {
+		errs = append(errs, err)
+	}
+	if m.Protocols, err = parseProtocols(protocols); err != nil {
 		errs = append(errs, err)
 	}
 	for _, n := range m.Instances {
@@ -195,6 +222,25 @@ func parsePaces(s string) ([]Pace, error) {
 	return out, nil
 }
 
+func parseProtocols(s string) ([]Protocol, error) {
+	items := splitList(s)
+	if len(items) == 0 {
+		return nil, errors.New("-protocols: empty list")
+	}
+	out := make([]Protocol, 0, len(items))
+	for _, item := range items {
+		p := Protocol(item)
+		if p != RW1 && p != RW2 {
+			return nil, fmt.Errorf("-protocols: %q is neither %s nor %s", item, RW1, RW2)
+		}
+		if slices.Contains(out, p) {
+			return nil, fmt.Errorf("-protocols: %s is listed twice", p)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
 func parseModes(s string) ([]Mode, error) {
 	items := splitList(s)
 	if len(items) == 0 {
@@ -214,8 +260,8 @@ func parseModes(s string) ([]Mode, error) {
 	return out, nil
 }
 
-// Points lists the matrix's points, the sink parallelism varying fastest so that
-// the points of one line of the chart run one after the other.
+// Points lists the matrix's points, the protocol varying fastest, then the sink
+// parallelism, so that the points of one line of the chart run close together.
 func (m Matrix) Points() []Point {
 	var out []Point
 	for _, mode := range m.Modes {
@@ -223,7 +269,11 @@ func (m Matrix) Points() []Point {
 			for _, pace := range m.Paces {
 				for _, gen := range m.Gen {
 					for _, sink := range m.Sink {
-						out = append(out, Point{GenParallelism: gen, SinkParallelism: sink, Instances: inst, Pace: pace, Mode: mode})
+						// The protocols of one point run one after the other, so that
+						// a drift of the machine affects both alike.
+						for _, proto := range m.Protocols {
+							out = append(out, Point{GenParallelism: gen, SinkParallelism: sink, Instances: inst, Pace: pace, Mode: mode, Protocol: proto})
+						}
 					}
 				}
 			}

@@ -21,11 +21,11 @@ func TestParseMatrix(t *testing.T) {
 	}{
 		{
 			name: "defaults", gen: "2", sink: "1,2,4", inst: "50000", pace: "pause=0", modes: "ordered,unordered",
-			want: Matrix{Gen: []int{2}, Sink: []int{1, 2, 4}, Instances: []int{50000}, Paces: []Pace{{}}, Modes: []Mode{Ordered, Unordered}},
+			want: Matrix{Gen: []int{2}, Sink: []int{1, 2, 4}, Instances: []int{50000}, Paces: []Pace{{}}, Modes: []Mode{Ordered, Unordered}, Protocols: []Protocol{RW1, RW2}},
 		},
 		{
 			name: "spaces, underscores, rates and pauses", gen: " 1, 2 ", sink: "8", inst: "50_000", pace: "rate=450_000, pause=1ms", modes: "unordered",
-			want: Matrix{Gen: []int{1, 2}, Sink: []int{8}, Instances: []int{50000}, Paces: []Pace{{Rate: 450000}, {Pause: time.Millisecond}}, Modes: []Mode{Unordered}},
+			want: Matrix{Gen: []int{1, 2}, Sink: []int{8}, Instances: []int{50000}, Paces: []Pace{{Rate: 450000}, {Pause: time.Millisecond}}, Modes: []Mode{Unordered}, Protocols: []Protocol{RW1, RW2}},
 		},
 		{name: "zero parallelism", gen: "0", sink: "1", inst: "60", pace: "pause=0", modes: "ordered", wantErr: []string{`-gen: "0" is not a positive integer`}},
 		{name: "empty sink list", gen: "1", sink: " , ", inst: "60", pace: "pause=0", modes: "ordered", wantErr: []string{"-sink: empty list"}},
@@ -42,7 +42,7 @@ func TestParseMatrix(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := ParseMatrix(tt.gen, tt.sink, tt.inst, tt.pace, tt.modes)
+			got, err := ParseMatrix(tt.gen, tt.sink, tt.inst, tt.pace, tt.modes, "rw1,rw2")
 			if len(tt.wantErr) > 0 {
 				require.Error(t, err)
 				for _, want := range tt.wantErr {
@@ -57,17 +57,19 @@ func TestParseMatrix(t *testing.T) {
 }
 
 func TestPoints(t *testing.T) {
-	m, err := ParseMatrix("1,2", "1,4", "60", "pause=0", "ordered,unordered")
+	m, err := ParseMatrix("1,2", "1,4", "60", "pause=0", "ordered,unordered", "rw1,rw2")
 	require.NoError(t, err)
 	points := m.Points()
-	require.Len(t, points, 8)
-	// The sink parallelism varies fastest: one chart line runs in a row.
-	assert.Equal(t, Point{GenParallelism: 1, SinkParallelism: 1, Instances: 60, Mode: Ordered}, points[0])
-	assert.Equal(t, Point{GenParallelism: 1, SinkParallelism: 4, Instances: 60, Mode: Ordered}, points[1])
-	assert.Equal(t, Point{GenParallelism: 2, SinkParallelism: 1, Instances: 60, Mode: Ordered}, points[2])
-	assert.Equal(t, Unordered, points[4].Mode)
-	assert.Equal(t, "gen=1 sink=1 instances=60 pause=0 mode=ordered", points[0].String())
-	assert.Equal(t, "gen1-sink1-inst60-pause0-ordered", points[0].Slug())
+	require.Len(t, points, 16)
+	// The protocol varies fastest, then the sink parallelism: a point's protocols
+	// run in a row, and so does one chart line.
+	assert.Equal(t, Point{GenParallelism: 1, SinkParallelism: 1, Instances: 60, Mode: Ordered, Protocol: RW1}, points[0])
+	assert.Equal(t, Point{GenParallelism: 1, SinkParallelism: 1, Instances: 60, Mode: Ordered, Protocol: RW2}, points[1])
+	assert.Equal(t, Point{GenParallelism: 1, SinkParallelism: 4, Instances: 60, Mode: Ordered, Protocol: RW1}, points[2])
+	assert.Equal(t, Point{GenParallelism: 2, SinkParallelism: 1, Instances: 60, Mode: Ordered, Protocol: RW1}, points[4])
+	assert.Equal(t, Unordered, points[8].Mode)
+	assert.Equal(t, "gen=1 sink=1 instances=60 pause=0 mode=ordered rw1", points[0].String())
+	assert.Equal(t, "gen1-sink1-inst60-pause0-ordered-rw1", points[0].Slug())
 	slugs := map[string]bool{}
 	for _, p := range points {
 		slugs[p.Slug()] = true
@@ -89,8 +91,8 @@ func TestPaceString(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {
 			assert.Equal(t, tt.want, tt.pace.String())
-			p := Point{GenParallelism: 1, SinkParallelism: 1, Instances: 1, Pace: tt.pace, Mode: Ordered}
-			assert.Equal(t, "gen1-sink1-inst1-"+tt.slug+"-ordered", p.Slug())
+			p := Point{GenParallelism: 1, SinkParallelism: 1, Instances: 1, Pace: tt.pace, Mode: Ordered, Protocol: RW2}
+			assert.Equal(t, "gen1-sink1-inst1-"+tt.slug+"-ordered-rw2", p.Slug())
 			// What String prints parses back.
 			back, err := parsePaces(tt.want)
 			require.NoError(t, err)

@@ -43,7 +43,7 @@ func (r Result) Summary() string {
 
 // tableHeader is the Markdown table's header.
 var tableHeader = []string{
-	"gen", "sink", "instances", "pace", "mode",
+	"gen", "sink", "instances", "pace", "mode", "protocol",
 	"acknowledged/s", "stored/s", "lost", "rejected", "p50 / p99 latency", "bytes/sample",
 	"collector µs/sample", "collector cores", "collector RSS MiB (peak)",
 	"Prometheus µs/sample", "other cores", "log warn/err",
@@ -56,7 +56,7 @@ func RenderTable(w io.Writer, results []Result) error {
 	b.WriteString("|" + strings.Repeat("---:|", len(tableHeader)) + "\n")
 	for _, r := range results {
 		p, m := r.Point, r.Measurement
-		cells := []string{strconv.Itoa(p.GenParallelism), strconv.Itoa(p.SinkParallelism), strconv.Itoa(p.Instances), p.Pace.String(), modeCell(p)}
+		cells := []string{strconv.Itoa(p.GenParallelism), strconv.Itoa(p.SinkParallelism), strconv.Itoa(p.Instances), p.Pace.String(), modeCell(p), string(p.Protocol)}
 		if r.Err != "" {
 			cells = append(cells, "error: "+strings.ReplaceAll(r.Err, "|", "\\|"))
 		} else {
@@ -166,7 +166,7 @@ func charts(results []Result) []runner.Chart {
 			continue
 		}
 		p := r.Point
-		label := fmt.Sprintf("gen=%d %s instances=%d %s", p.GenParallelism, modeCell(p), p.Instances, p.Pace)
+		label := fmt.Sprintf("gen=%d %s %s instances=%d %s", p.GenParallelism, modeCell(p), p.Protocol, p.Instances, p.Pace)
 		i, ok := lines[label]
 		if !ok {
 			i = len(rate.Lines)
