@@ -83,6 +83,17 @@ type Config struct {
 	// shared evenly by the workers. Zero (or an empty value) leaves the pacing to Pause.
 	Rate float64 `mapstructure:"rate"`
 
+	// Stages replace Pause and Rate with a load test's steps: the rate of the whole
+	// receiver over time. Rate R is one stage held forever.
+	Stages []Stage `mapstructure:"stages"`
+
+	// AfterStages is what follows the last stage: hold its final rate, or stop.
+	AfterStages AfterStages `mapstructure:"after_stages"`
+
+	// AlignStart, when not 0, starts the schedule at the next multiple of it on the
+	// wall clock, so that replicas started apart run their stages together.
+	AlignStart time.Duration `mapstructure:"align_start"`
+
 	// Seed seeds the random choices and values: a seed reproduces every worker's
 	// sequence of emissions (instance, metric, number of samples) and the values of
 	// each emission's samples, whatever the pacing and payload boundaries; the
@@ -155,16 +166,53 @@ func (cfg *Config) Validate() error {
 	if cfg.InstanceIDLocation != InstanceIDOnResource && cfg.InstanceIDLocation != InstanceIDOnDataPoint {
 		add("instance_id_location (%q) must be %q or %q", cfg.InstanceIDLocation, InstanceIDOnResource, InstanceIDOnDataPoint)
 	}
-	switch {
-	case math.IsNaN(cfg.Rate) || math.IsInf(cfg.Rate, 0) || cfg.Rate < 0:
-		add("rate (%v) must be a non-negative number of samples per second", cfg.Rate)
-	case cfg.Rate > 0 && cfg.Rate < minRate:
-		add("rate (%v) must be 0 (off) or at least %v sample/s", cfg.Rate, minRate)
-	case cfg.Instances >= 1 && cfg.Rate > cfg.maxRate():
-		add("rate (%v) exceeds %v samples/s, the most that instances (%d) can take: 2 series per instance, one sample per millisecond per series",
-			cfg.Rate, cfg.maxRate(), cfg.Instances)
-	}
+	errs = append(errs, cfg.checkRate("rate", cfg.Rate))
+	errs = append(errs, cfg.validateStages()...)
 	return errors.Join(errs...)
+}
+
+// validateStages checks the stages and the keys that go with them.
+func (cfg *Config) validateStages() []error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if len(cfg.Stages) > 0 {
+		// Defaults filled in for an unset or empty pause or rate do not count.
+		if cfg.decoded.pauseSet {
+			add("stages and pause (%s) are both set: stages replace pause and rate; leave pause out", cfg.Pause)
+		}
+		if cfg.decoded.rateSet || cfg.Rate != 0 {
+			add("stages and rate (%v) are both set: stages replace pause and rate; leave rate out", cfg.Rate)
+		}
+	}
+	for i, st := range cfg.Stages {
+		key := fmt.Sprintf("stages[%d]", i)
+		if st.Duration <= 0 {
+			add("%s.duration (%s) must be positive", key, st.Duration)
+		}
+		errs = append(errs, cfg.checkRate(key+".rate", st.Rate))
+		if st.RampTo != nil {
+			errs = append(errs, cfg.checkRate(key+".ramp_to", *st.RampTo))
+		}
+	}
+	errs = append(errs, cfg.AfterStages.validate())
+	if cfg.AlignStart < 0 || cfg.AlignStart > maxAlignStart {
+		add("align_start (%s) must be between 0s (start at once) and %s", cfg.AlignStart, maxAlignStart)
+	}
+	return errs
+}
+
+// checkRate returns why the receiver cannot honour a rate of key, or nil.
+func (cfg *Config) checkRate(key string, rate float64) error {
+	switch {
+	case math.IsNaN(rate) || math.IsInf(rate, 0) || rate < 0:
+		return fmt.Errorf("%s (%v) must be a non-negative number of samples per second", key, rate)
+	case rate > 0 && rate < minRate:
+		return fmt.Errorf("%s (%v) must be 0 (off) or at least %v sample/s", key, rate, minRate)
+	case cfg.Instances >= 1 && rate > cfg.maxRate():
+		return fmt.Errorf("%s (%v) exceeds %v samples/s, the most that instances (%d) can take: 2 series per instance, one sample per millisecond per series",
+			key, rate, cfg.maxRate(), cfg.Instances)
+	}
+	return nil
 }
 
 // firstIndex is the global index of the receiver's first instance; it fits in an
@@ -190,6 +238,16 @@ func (cfg *Config) maxRate() float64 {
 // pacing describes in words how the workers are paced.
 func (cfg *Config) pacing() string {
 	switch {
+	case len(cfg.Stages) > 0:
+		var length time.Duration
+		for _, st := range cfg.Stages {
+			length += st.Duration
+		}
+		after := fmt.Sprintf("then hold %v samples/s", cfg.Stages[len(cfg.Stages)-1].finalRate())
+		if cfg.AfterStages == AfterStagesStop {
+			after = "then stop"
+		}
+		return fmt.Sprintf("%d stages over %s, %s", len(cfg.Stages), length, after)
 	case cfg.Rate > 0:
 		return fmt.Sprintf("%v samples/s in all", cfg.Rate)
 	case cfg.Pause > 0:

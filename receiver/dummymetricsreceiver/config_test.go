@@ -46,6 +46,7 @@ func TestLoadConfig(t *testing.T) {
 				Rate:                5000,
 				Seed:                42,
 				InstanceIDLocation:  InstanceIDOnResource,
+				AfterStages:         AfterStagesHold,
 				decoded:             decoded{pauseSet: true, rateSet: true},
 			},
 		},
@@ -64,6 +65,25 @@ func TestLoadConfig(t *testing.T) {
 		{
 			id:       component.NewIDWithName(metadata.Type, "replica_numeric_string"),
 			expected: withReplicaIndex(3),
+		},
+		{
+			id: component.NewIDWithName(metadata.Type, "stages"),
+			expected: func() *Config {
+				cfg := createDefaultConfig().(*Config)
+				cfg.Instances = 1000
+				cfg.Stages = []Stage{
+					{Duration: 30 * time.Second, Rate: 10000},
+					{Duration: time.Minute, Rate: 10000, RampTo: new(40000.0)},
+					{Duration: 10 * time.Second, Rate: 0},
+				}
+				cfg.AfterStages = AfterStagesStop
+				cfg.AlignStart = time.Minute
+				return cfg
+			}(),
+		},
+		{
+			id:          component.NewIDWithName(metadata.Type, "stages_with_rate"),
+			errContains: "stages and rate (5000) are both set: stages replace pause and rate; leave rate out",
 		},
 		{
 			id:          component.NewIDWithName(metadata.Type, "replica_without_ordinal"),
@@ -166,6 +186,10 @@ func TestDurationsNeedAUnit(t *testing.T) {
 		{config: "pause: ${env:GENERATOR_PAUSE}", env: map[string]string{"GENERATOR_PAUSE": "0"}, pause: 0},
 		{config: "pause: 250ms", pause: 250 * time.Millisecond},
 		{config: "pause: ${env:GENERATOR_PAUSE}", env: map[string]string{"GENERATOR_PAUSE": "1s"}, pause: time.Second},
+		{config: "stages: [{duration: 30s, rate: 100}, {duration: 30, rate: 100}]", want: "stages[1].duration (30) has no unit: write 30s; a bare number would be nanoseconds"},
+		{config: "stages: [{duration: 0, rate: 100}]", want: "stages[0].duration (0s) must be positive"},
+		{config: "align_start: 60", want: "align_start (60) has no unit: write 60s; a bare number would be nanoseconds"},
+		{config: "align_start: 0", pause: defaultPause},
 	} {
 		t.Run(tt.config+fmt.Sprint(tt.env), func(t *testing.T) {
 			cfg, err := resolve(t, tt.config, tt.env)
@@ -318,6 +342,38 @@ func TestValidate(t *testing.T) {
 			errs: []string{"instances (9223372036854775807) must be at most 10000000"}},
 		{name: "not a number", modify: func(c *Config) { c.Rate = math.NaN() },
 			errs: []string{"rate (NaN) must be a non-negative number"}},
+		{name: "stages", modify: func(c *Config) {
+			c.Stages = []Stage{{Duration: time.Minute, Rate: 0}, {Duration: time.Minute, Rate: 1, RampTo: new(120_000.0)}, {Duration: time.Hour, Rate: 120_000, RampTo: new(0.0)}}
+		}},
+		{name: "stage problems", modify: func(c *Config) {
+			c.Stages = []Stage{
+				{Duration: 0, Rate: 0.5},
+				{Duration: -time.Second, Rate: 120_001, RampTo: new(-1.0)},
+				{Duration: time.Second, Rate: 10, RampTo: new(math.Inf(1))},
+			}
+		}, errs: []string{
+			"stages[0].duration (0s) must be positive",
+			"stages[0].rate (0.5) must be 0 (off) or at least 1 sample/s",
+			"stages[1].duration (-1s) must be positive",
+			"stages[1].rate (120001) exceeds 120000 samples/s",
+			"stages[1].ramp_to (-1) must be a non-negative number of samples per second",
+			"stages[2].ramp_to (+Inf) must be a non-negative number of samples per second",
+		}},
+		{name: "stages with a rate", modify: func(c *Config) { c.Stages, c.Rate = []Stage{{Duration: time.Minute, Rate: 10}}, 100 },
+			errs: []string{"stages and rate (100) are both set"}},
+		{name: "stages with a pause left at its default", modify: func(c *Config) { c.Stages = []Stage{{Duration: time.Minute, Rate: 10}} }},
+		{name: "stages with a pause set", modify: func(c *Config) {
+			c.Stages, c.decoded.pauseSet = []Stage{{Duration: time.Minute, Rate: 10}}, true
+		}, errs: []string{"stages and pause (100ms) are both set: stages replace pause and rate; leave pause out"}},
+		{name: "stop after the stages", modify: func(c *Config) { c.AfterStages = AfterStagesStop }},
+		{name: "unknown after_stages", modify: func(c *Config) { c.AfterStages = "repeat" },
+			errs: []string{`after_stages ("repeat") must be "hold" or "stop"`}},
+		{name: "align to a minute", modify: func(c *Config) { c.AlignStart = time.Minute }},
+		{name: "align to a day", modify: func(c *Config) { c.AlignStart = 24 * time.Hour }},
+		{name: "align to more than a day", modify: func(c *Config) { c.AlignStart = 25 * time.Hour },
+			errs: []string{"align_start (25h0m0s) must be between 0s (start at once) and 24h0m0s"}},
+		{name: "negative alignment", modify: func(c *Config) { c.AlignStart = -time.Second },
+			errs: []string{"align_start (-1s) must be between 0s"}},
 		{name: "instance_id on the resource", modify: func(c *Config) { c.InstanceIDLocation = InstanceIDOnResource }},
 		{name: "unknown instance_id_location", modify: func(c *Config) { c.InstanceIDLocation = "scope" },
 			errs: []string{`instance_id_location ("scope") must be "resource" or "data_point"`}},

@@ -33,8 +33,21 @@ func (cfg *Config) Unmarshal(conf *confmap.Conf) error {
 	}
 	cfg.decoded.pauseSet, cfg.decoded.rateSet = conf.IsSet("pause"), conf.IsSet("rate")
 
-	if problem := unitless("pause", conf.Get("pause"), "ms", " (the original's GeneratorPauseBetweenTimeSeriesMs was in milliseconds)"); problem != "" {
-		cfg.decoded.problems = append(cfg.decoded.problems, problem)
+	problems := []string{
+		unitless("pause", conf.Get("pause"), "ms", " (the original's GeneratorPauseBetweenTimeSeriesMs was in milliseconds)"),
+		unitless("align_start", conf.Get("align_start"), "s", ""),
+	}
+	if stages, ok := conf.Get("stages").([]any); ok {
+		for i, stage := range stages {
+			if stage, ok := stage.(map[string]any); ok {
+				problems = append(problems, unitless(fmt.Sprintf("stages[%d].duration", i), stage["duration"], "s", ""))
+			}
+		}
+	}
+	for _, problem := range problems {
+		if problem != "" {
+			cfg.decoded.problems = append(cfg.decoded.problems, problem)
+		}
 	}
 	if text, ok := conf.Get("replica_index").(string); ok && strings.TrimSpace(text) != "" {
 		if _, err := parseReplicaIndex(strings.TrimSpace(text)); err != nil {

@@ -31,6 +31,7 @@ func createDefaultConfig() component.Config {
 		MaxSamplesPerSeries: 10,
 		Pause:               defaultPause,
 		InstanceIDLocation:  InstanceIDOnDataPoint,
+		AfterStages:         AfterStagesHold,
 	}
 }
 

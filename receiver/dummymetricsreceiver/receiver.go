@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"strconv"
 	"sync"
 	"time"
 
@@ -14,6 +15,8 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receiverhelper"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
 	"github.com/ampload/otelcol-dummymetrics/receiver/dummymetricsreceiver/internal/metadata"
@@ -29,8 +32,9 @@ type dummyMetricsReceiver struct {
 	obsrecv   *receiverhelper.ObsReport
 	telemetry *metadata.TelemetryBuilder
 
-	totals  counters
-	workers sync.WaitGroup
+	totals     counters
+	workers    sync.WaitGroup
+	stageAttrs []metric.AddOption // the stage attribute, by stage
 
 	mu      sync.Mutex // guards the lifecycle below
 	cancel  context.CancelFunc
@@ -52,7 +56,12 @@ func newDummyMetricsReceiver(cfg *Config, set receiver.Settings, next consumer.M
 	if err != nil {
 		return nil, err
 	}
-	return &dummyMetricsReceiver{cfg: cfg, settings: set, next: next, obsrecv: obsrecv, telemetry: telemetry}, nil
+	// One more than the stages, for the hold after them.
+	stageAttrs := make([]metric.AddOption, len(cfg.Stages)+1)
+	for i := range stageAttrs {
+		stageAttrs[i] = metric.WithAttributeSet(attribute.NewSet(attribute.String("stage", strconv.Itoa(i))))
+	}
+	return &dummyMetricsReceiver{cfg: cfg, settings: set, next: next, obsrecv: obsrecv, telemetry: telemetry, stageAttrs: stageAttrs}, nil
 }
 
 // Start spawns the workers. They stop when Shutdown is called.
@@ -66,14 +75,21 @@ func (r *dummyMetricsReceiver) Start(_ context.Context, _ component.Host) error 
 	if seed == 0 {
 		seed = rand.Uint64()
 	}
+	started := time.Now()
+	sched := newSchedule(r.cfg, started)
+	if sched != nil {
+		if err := r.observe(sched); err != nil {
+			return err
+		}
+	}
 	// The workers outlive Start's context, which ends when Start returns.
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	r.done = make(chan struct{})
-	r.started = time.Now()
+	r.started = started
 
 	for k := range r.cfg.Parallelism {
-		w := r.newWorker(k, seed)
+		w := r.newWorker(k, seed, sched)
 		r.workers.Go(func() { w.run(ctx) })
 	}
 	go func() {
@@ -82,7 +98,7 @@ func (r *dummyMetricsReceiver) Start(_ context.Context, _ component.Host) error 
 	}()
 
 	first := r.cfg.firstIndex()
-	r.settings.Logger.Info("Generating dummy CPU and Memory metrics",
+	fields := []zap.Field{
 		zap.Int("instances", r.cfg.Instances),
 		zap.Int64("replica_index", int64(r.cfg.ReplicaIndex)),
 		zap.String("first_instance", instanceID(first)),
@@ -91,30 +107,49 @@ func (r *dummyMetricsReceiver) Start(_ context.Context, _ component.Host) error 
 		zap.Int("parallelism", r.cfg.Parallelism),
 		zap.String("pacing", r.cfg.pacing()),
 		zap.Uint64("seed", seed),
-	)
+	}
+	if sched != nil {
+		fields = append(fields, zap.Time("schedule_start", sched.start))
+	}
+	r.settings.Logger.Info("Generating dummy CPU and Memory metrics", fields...)
 	return nil
 }
 
-// newWorker builds the worker of shard k, on the wall clock.
-func (r *dummyMetricsReceiver) newWorker(k int, seed uint64) *worker {
-	var samplesPerNs float64
-	if r.cfg.Rate > 0 {
-		samplesPerNs = r.cfg.Rate / float64(r.cfg.Parallelism) / float64(time.Second)
-	}
+// observe reports the schedule's current rate and stage whenever the telemetry is read.
+func (r *dummyMetricsReceiver) observe(sched *schedule) error {
+	return errors.Join(
+		r.telemetry.RegisterReceiverDummymetricsTargetRateCallback(func(_ context.Context, o metric.Float64Observer) error {
+			o.Observe(sched.rateAt(sched.elapsed(time.Now())))
+			return nil
+		}),
+		r.telemetry.RegisterReceiverDummymetricsStageCallback(func(_ context.Context, o metric.Int64Observer) error {
+			o.Observe(int64(sched.stageAt(sched.elapsed(time.Now()))))
+			return nil
+		}),
+	)
+}
+
+// newWorker builds the worker of shard k, on the wall clock, paced by its share of
+// sched, or by pause when sched is nil.
+func (r *dummyMetricsReceiver) newWorker(k int, seed uint64, sched *schedule) *worker {
 	s := newShard(r.cfg, k, seed)
-	return &worker{
-		shard:        s,
-		payload:      newPayload(s, r.cfg.InstanceIDLocation),
-		next:         r.next,
-		obsrecv:      r.obsrecv,
-		telemetry:    r.telemetry,
-		logger:       r.settings.Logger.With(zap.Int("worker", k)),
-		totals:       &r.totals,
-		pause:        r.cfg.Pause,
-		samplesPerNs: samplesPerNs,
-		now:          time.Now,
-		sleep:        newTimerSleep(),
+	w := &worker{
+		shard:      s,
+		payload:    newPayload(s, r.cfg.InstanceIDLocation),
+		next:       r.next,
+		obsrecv:    r.obsrecv,
+		telemetry:  r.telemetry,
+		logger:     r.settings.Logger.With(zap.Int("worker", k)),
+		totals:     &r.totals,
+		pause:      r.cfg.Pause,
+		stageAttrs: r.stageAttrs,
+		now:        time.Now,
+		sleep:      newTimerSleep(),
 	}
+	if sched != nil {
+		w.pacer = newPacer(sched.share(r.cfg.Parallelism), len(r.cfg.Stages))
+	}
+	return w
 }
 
 // Shutdown stops the workers, waits for them as long as ctx allows, and reports
@@ -139,7 +174,10 @@ func (r *dummyMetricsReceiver) Shutdown(ctx context.Context) error {
 		zap.Int64("emitted_samples", accepted+refused),
 		zap.Int64("accepted_samples", accepted),
 		zap.Int64("refused_samples", refused),
+		zap.Int64("scheduled_samples", r.totals.scheduled.Load()),
+		zap.Int64("shortfall_samples", r.totals.shortfall.Load()),
 		zap.Duration("clock_wait", time.Duration(r.totals.clockWait.Load())),
+		zap.Duration("held_back", time.Duration(r.totals.heldBack.Load())),
 		zap.Duration("ran_for", time.Since(r.started)),
 	)
 	return nil

@@ -195,6 +195,11 @@ type simClock struct {
 	slept  time.Duration
 }
 
+// newSimClock returns a simulated clock for a run from start for d.
+func newSimClock(start time.Time, d time.Duration) *simClock {
+	return &simClock{now: start, end: start.Add(d)}
+}
+
 func (c *simClock) Now() time.Time { return c.now }
 
 func (c *simClock) Sleep(_ context.Context, d time.Duration) {
@@ -213,24 +218,25 @@ var simStart = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 func runSimulated(t *testing.T, cfg *Config, d time.Duration) ([]pmetric.Metrics, *simClock) {
 	t.Helper()
 	sink := new(consumertest.MetricsSink)
-	clock, _ := simulate(t, cfg, simStart, d, sink, receivertest.NewNopSettings(metadata.Type))
+	clock := newSimClock(simStart, d)
+	simulate(t, cfg, clock, sink, receivertest.NewNopSettings(metadata.Type))
 	return sink.AllMetrics(), clock
 }
 
-// simulate runs worker 0 of cfg from start for the simulated duration d, handing
-// its payloads to next, and returns its clock and receiver.
-func simulate(t *testing.T, cfg *Config, start time.Time, d time.Duration, next consumer.Metrics, set receiver.Settings) (*simClock, *dummyMetricsReceiver) {
+// simulate runs worker 0 of cfg on clock, from its start to its end, handing its
+// payloads to next, and returns the worker.
+func simulate(t *testing.T, cfg *Config, clock *simClock, next consumer.Metrics, set receiver.Settings) *worker {
 	t.Helper()
 	require.NoError(t, cfg.Validate())
 	rcv, err := newDummyMetricsReceiver(cfg, set, next)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	clock := &simClock{now: start, end: start.Add(d), cancel: cancel}
-	w := rcv.newWorker(0, 1)
+	clock.cancel = cancel
+	w := rcv.newWorker(0, 1, newSchedule(cfg, clock.now))
 	w.now, w.sleep = clock.Now, clock.Sleep
 	w.run(ctx)
-	return clock, rcv
+	return w
 }
 
 func countSamples(mds []pmetric.Metrics) int {
@@ -298,7 +304,7 @@ func TestFullSpeedWaitsForTheClockInsteadOfRunningAhead(t *testing.T) {
 func TestAPermanentRefusalIsNotWaitedOut(t *testing.T) {
 	// On the simulated clock, so that only the worker's own sleeps pass time.
 	cfg := &Config{InstanceIDLocation: InstanceIDOnResource, Instances: 10, Parallelism: 1, MinSamplesPerSeries: 2, MaxSamplesPerSeries: 10, Pause: 0}
-	run := func(refusal error) (calls int64, rcv *dummyMetricsReceiver, logs *observer.ObservedLogs) {
+	run := func(refusal error) (calls int64, w *worker, logs *observer.ObservedLogs) {
 		next, err := consumer.NewMetrics(func(context.Context, pmetric.Metrics) error {
 			calls++
 			return refusal
@@ -307,14 +313,14 @@ func TestAPermanentRefusalIsNotWaitedOut(t *testing.T) {
 		core, logs := observer.New(zap.InfoLevel)
 		set := receivertest.NewNopSettings(metadata.Type)
 		set.Logger = zap.New(core)
-		_, rcv = simulate(t, cfg, simStart, time.Second, next, set)
-		return calls, rcv, logs
+		w = simulate(t, cfg, newSimClock(simStart, time.Second), next, set)
+		return calls, w, logs
 	}
 
-	permanentCalls, rcv, logs := run(consumererror.NewPermanent(errors.New("rejected")))
+	permanentCalls, w, logs := run(consumererror.NewPermanent(errors.New("rejected")))
 	assert.Greater(t, permanentCalls, int64(100), "the worker goes on at its pace instead of backing off")
-	assert.Zero(t, rcv.totals.accepted.Load())
-	assert.Positive(t, rcv.totals.refused.Load(), "every sample is counted as refused")
+	assert.Zero(t, w.totals.accepted.Load())
+	assert.Positive(t, w.totals.refused.Load(), "every sample is counted as refused")
 	assert.Equal(t, 1, logs.FilterMessageSnippet("refused samples permanently").Len(), "logged once per streak")
 
 	retryableCalls, _, logs := run(errors.New("data refused due to high memory usage"))
@@ -382,8 +388,9 @@ func TestARestartWritesAfterThePreviousProcess(t *testing.T) {
 	// process, started as the previous one stops, must start after them.
 	cfg := &Config{InstanceIDLocation: InstanceIDOnResource, Instances: 1, Parallelism: 1, MinSamplesPerSeries: 2, MaxSamplesPerSeries: 10, Pause: 0}
 	first, second := new(consumertest.MetricsSink), new(consumertest.MetricsSink)
-	clock, _ := simulate(t, cfg, simStart, 3*time.Second, first, receivertest.NewNopSettings(metadata.Type))
-	_, rcv := simulate(t, cfg, clock.now, 3*time.Second, second, receivertest.NewNopSettings(metadata.Type))
+	clock := newSimClock(simStart, 3*time.Second)
+	simulate(t, cfg, clock, first, receivertest.NewNopSettings(metadata.Type))
+	w := simulate(t, cfg, newSimClock(clock.now, 3*time.Second), second, receivertest.NewNopSettings(metadata.Type))
 
 	newest, oldest := map[string]int64{}, map[string]int64{}
 	for _, md := range first.AllMetrics() {
@@ -404,5 +411,31 @@ func TestARestartWritesAfterThePreviousProcess(t *testing.T) {
 		assert.Greater(t, o, newest[series], series)
 		assert.Greater(t, o, clock.now.Add(maxAheadOfWallClock).UnixMilli(), "%s starts after the most a previous process may have written", series)
 	}
-	assert.Positive(t, rcv.totals.clockWait.Load(), "waiting for the clock to let the series on is clock wait")
+	assert.Positive(t, w.totals.clockWait.Load(), "waiting for the clock to let the series on is clock wait")
+}
+
+func TestShutdownLogsTheTotals(t *testing.T) {
+	core, logs := observer.New(zap.InfoLevel)
+	set := receivertest.NewNopSettings(metadata.Type)
+	set.Logger = zap.New(core)
+	sink := new(consumertest.MetricsSink)
+	cfg := &Config{InstanceIDLocation: InstanceIDOnResource, Instances: 2, Parallelism: 1, MinSamplesPerSeries: 2, MaxSamplesPerSeries: 10, Rate: 1000}
+	require.NoError(t, cfg.Validate())
+	rcv, err := NewFactory().CreateMetrics(context.Background(), set, cfg, sink)
+	require.NoError(t, err)
+	require.NoError(t, rcv.Start(context.Background(), componenttest.NewNopHost()))
+	require.Eventually(t, func() bool { return sink.DataPointCount() > 0 }, 10*time.Second, time.Millisecond)
+	require.NoError(t, rcv.Shutdown(context.Background()))
+
+	stopped := logs.FilterMessage("Stopped generating dummy metrics").All()
+	require.Len(t, stopped, 1)
+	fields := stopped[0].ContextMap()
+	// Other code parses these names.
+	assert.Equal(t, int64(sink.DataPointCount()), fields["emitted_samples"])
+	assert.Equal(t, int64(sink.DataPointCount()), fields["accepted_samples"])
+	assert.Equal(t, int64(0), fields["refused_samples"])
+	assert.Positive(t, fields["scheduled_samples"])
+	assert.Contains(t, fields, "shortfall_samples")
+	assert.Contains(t, fields, "clock_wait")
+	assert.Contains(t, fields, "held_back")
 }

@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/receiver/receiverhelper"
+	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
 	"github.com/ampload/otelcol-dummymetrics/receiver/dummymetricsreceiver/internal/metadata"
@@ -27,11 +28,12 @@ const (
 	minRefusedBackoff = 10 * time.Millisecond
 	maxRefusedBackoff = time.Second
 
-	// maxRateDebt is how far a worker paced by rate may fall behind before it gives up
-	// catching up, so that a stall is not followed by an unbounded burst.
+	// maxRateDebt is how far a worker paced by a schedule may fall behind before it
+	// gives up the samples due earlier, counted as shortfall, so that a stall is not
+	// followed by an unbounded burst.
 	maxRateDebt = time.Second
 
-	// rateQuantum is how far a worker paced by rate may run ahead of its schedule before
+	// rateQuantum is how far a worker paced by a schedule may run ahead of it before
 	// it sleeps. At high rates it gathers a few milliseconds' worth of emissions into
 	// one payload instead of sleeping, and flushing, after every emission.
 	rateQuantum = 5 * time.Millisecond
@@ -41,7 +43,10 @@ const (
 type counters struct {
 	accepted  atomic.Int64
 	refused   atomic.Int64
+	scheduled atomic.Int64
+	shortfall atomic.Int64
 	clockWait atomic.Int64 // nanoseconds
+	heldBack  atomic.Int64 // nanoseconds
 }
 
 // worker runs one shard: it draws emissions, paces them, and hands them to the pipeline.
@@ -54,8 +59,9 @@ type worker struct {
 	logger    *zap.Logger
 	totals    *counters
 
-	pause        time.Duration
-	samplesPerNs float64 // the worker's share of rate; 0 when pacing by pause
+	pause      time.Duration
+	pacer      *pacer             // nil when pacing by pause
+	stageAttrs []metric.AddOption // the stage attribute of the schedule's counts, by stage
 
 	// The clock, replaced in tests by a simulated one.
 	now   func() time.Time
@@ -69,21 +75,13 @@ func (w *worker) run(ctx context.Context) {
 	// A previous process may have written these series up to a second ahead of its
 	// clock until it stopped: start after that, so that a restart is not rejected.
 	w.shard.startAfter(w.now().UnixMilli() + maxAheadMillis)
-	var (
-		e         = w.shard.next()
-		paceStart = w.now()
-		paced     int64 // samples emitted since paceStart, for rate pacing
-	)
+	e := w.shard.next()
 	for ctx.Err() == nil {
 		now := w.now()
-		if w.samplesPerNs > 0 {
-			due := paceStart.Add(time.Duration(float64(paced) / w.samplesPerNs))
-			switch ahead := due.Sub(now); {
-			case ahead < -maxRateDebt:
-				paceStart, paced = now, 0
-			case ahead > rateQuantum:
+		if w.pacer != nil && w.pacer.done >= w.pacer.budget {
+			if wait := w.pacer.next(now); wait > 0 {
 				w.flush(ctx)
-				w.sleep(ctx, ahead)
+				w.sleep(ctx, wait)
 				continue
 			}
 		}
@@ -100,15 +98,43 @@ func (w *worker) run(ctx context.Context) {
 			continue
 		}
 		w.shard.appendTo(w.payload, e, startMillis)
-		paced += int64(e.samples)
+		if w.pacer != nil {
+			w.pacer.done += int64(e.samples)
+		}
 		e = w.shard.next()
 
 		switch {
-		case w.samplesPerNs == 0 && w.pause > 0:
+		case w.pacer == nil && w.pause > 0:
 			w.flush(ctx)
 			w.sleep(ctx, w.pause)
 		case w.payload.sampleCount() >= maxPayloadSamples:
 			w.flush(ctx)
+		}
+	}
+	if w.pacer != nil {
+		w.pacer.count(w.pacer.sched.elapsed(w.now()))
+		w.report(ctx)
+	}
+}
+
+// report adds the schedule's counts gathered since the last report to the
+// telemetry, so that the counters cost one call per flush, not per sample.
+func (w *worker) report(ctx context.Context) {
+	if w.pacer == nil {
+		return
+	}
+	for stage, n := range w.pacer.scheduled {
+		if n > 0 {
+			w.telemetry.ReceiverDummymetricsScheduledSamples.Add(ctx, n, w.stageAttrs[stage])
+			w.totals.scheduled.Add(n)
+			w.pacer.scheduled[stage] = 0
+		}
+	}
+	for stage, n := range w.pacer.shortfall {
+		if n > 0 {
+			w.telemetry.ReceiverDummymetricsShortfallSamples.Add(ctx, n, w.stageAttrs[stage])
+			w.totals.shortfall.Add(n)
+			w.pacer.shortfall[stage] = 0
 		}
 	}
 }
@@ -117,13 +143,22 @@ func (w *worker) run(ctx context.Context) {
 // is counted, logged once per streak, and followed by a growing backoff unless it
 // is permanent: waiting makes a memory limiter accept again, not a permanent error.
 func (w *worker) flush(ctx context.Context) {
+	w.report(ctx)
 	if w.payload.sampleCount() == 0 {
 		return
 	}
+	if w.pacer != nil {
+		// The pipeline may take long: look at the schedule again afterwards.
+		w.pacer.budget = 0
+	}
 	md, samples := w.payload.take()
 	opCtx := w.obsrecv.StartMetricsOp(ctx)
+	start := w.now()
 	err := w.next.ConsumeMetrics(opCtx, md)
+	heldBack := w.now().Sub(start)
 	w.obsrecv.EndMetricsOp(opCtx, metadata.Type.String(), samples, err)
+	w.totals.heldBack.Add(int64(heldBack))
+	w.telemetry.ReceiverDummymetricsHeldBackTime.Add(ctx, heldBack.Seconds())
 
 	if err == nil {
 		w.totals.accepted.Add(int64(samples))

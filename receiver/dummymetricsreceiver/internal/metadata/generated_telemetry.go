@@ -4,11 +4,13 @@
 package metadata
 
 import (
+	"context"
 	"errors"
 	"sync"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/metric/embedded"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -23,10 +25,15 @@ func Tracer(settings component.TelemetrySettings) trace.Tracer {
 // TelemetryBuilder provides an interface for components to report telemetry
 // as defined in metadata and user config.
 type TelemetryBuilder struct {
-	meter                             metric.Meter
-	mu                                sync.Mutex
-	registrations                     []metric.Registration
-	ReceiverDummymetricsClockWaitTime metric.Float64Counter
+	meter                                metric.Meter
+	mu                                   sync.Mutex
+	registrations                        []metric.Registration
+	ReceiverDummymetricsClockWaitTime    metric.Float64Counter
+	ReceiverDummymetricsHeldBackTime     metric.Float64Counter
+	ReceiverDummymetricsScheduledSamples metric.Int64Counter
+	ReceiverDummymetricsShortfallSamples metric.Int64Counter
+	ReceiverDummymetricsStage            metric.Int64ObservableGauge
+	ReceiverDummymetricsTargetRate       metric.Float64ObservableGauge
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -38,6 +45,56 @@ type telemetryBuilderOptionFunc func(mb *TelemetryBuilder)
 
 func (tbof telemetryBuilderOptionFunc) apply(mb *TelemetryBuilder) {
 	tbof(mb)
+}
+
+// RegisterReceiverDummymetricsStageCallback sets callback for observable ReceiverDummymetricsStage metric.
+func (builder *TelemetryBuilder) RegisterReceiverDummymetricsStageCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.ReceiverDummymetricsStage, obs: o})
+		return nil
+	}, builder.ReceiverDummymetricsStage)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+// RegisterReceiverDummymetricsTargetRateCallback sets callback for observable ReceiverDummymetricsTargetRate metric.
+func (builder *TelemetryBuilder) RegisterReceiverDummymetricsTargetRateCallback(cb metric.Float64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerFloat64{inst: builder.ReceiverDummymetricsTargetRate, obs: o})
+		return nil
+	}, builder.ReceiverDummymetricsTargetRate)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+type observerInt64 struct {
+	embedded.Int64Observer
+	inst metric.Int64Observable
+	obs  metric.Observer
+}
+
+func (oi *observerInt64) Observe(value int64, opts ...metric.ObserveOption) {
+	oi.obs.ObserveInt64(oi.inst, value, opts...)
+}
+
+type observerFloat64 struct {
+	embedded.Float64Observer
+	inst metric.Float64Observable
+	obs  metric.Observer
+}
+
+func (oi *observerFloat64) Observe(value float64, opts ...metric.ObserveOption) {
+	oi.obs.ObserveFloat64(oi.inst, value, opts...)
 }
 
 // Shutdown unregister all registered callbacks for async instruments.
@@ -62,6 +119,36 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_receiver_dummymetrics_clock_wait_time",
 		metric.WithDescription("Time the generator workers waited so that no series gets a timestamp more than one second ahead of the wall clock (one sample per millisecond per series at most) [Development]"),
 		metric.WithUnit("s"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ReceiverDummymetricsHeldBackTime, err = builder.meter.Float64Counter(
+		"otelcol_receiver_dummymetrics_held_back_time",
+		metric.WithDescription("Time the generator workers waited for the pipeline to take their payloads (the calls to the next consumer), summed over the workers [Development]"),
+		metric.WithUnit("s"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ReceiverDummymetricsScheduledSamples, err = builder.meter.Int64Counter(
+		"otelcol_receiver_dummymetrics_scheduled_samples",
+		metric.WithDescription("Samples the receiver's rate or stages asked for, by stage [Development]"),
+		metric.WithUnit("{sample}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ReceiverDummymetricsShortfallSamples, err = builder.meter.Int64Counter(
+		"otelcol_receiver_dummymetrics_shortfall_samples",
+		metric.WithDescription("Samples the receiver fell more than a second behind its schedule on and gave up, by stage [Development]"),
+		metric.WithUnit("{sample}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ReceiverDummymetricsStage, err = builder.meter.Int64ObservableGauge(
+		"otelcol_receiver_dummymetrics_stage",
+		metric.WithDescription("Index of the current stage: -1 before align_start, the number of stages after the last one [Development]"),
+		metric.WithUnit("{stage}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ReceiverDummymetricsTargetRate, err = builder.meter.Float64ObservableGauge(
+		"otelcol_receiver_dummymetrics_target_rate",
+		metric.WithDescription("Samples per second the receiver's schedule asks for now; 0 while idle or stopped [Development]"),
+		metric.WithUnit("{sample}/s"),
 	)
 	errs = errors.Join(errs, err)
 	return &builder, errs

@@ -4,6 +4,7 @@
 package metadata
 
 import (
+	"context"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -12,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	embeddedmetric "go.opentelemetry.io/otel/metric/embedded"
 	noopmetric "go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/trace"
 	embeddedtrace "go.opentelemetry.io/otel/trace/embedded"
 	nooptrace "go.opentelemetry.io/otel/trace/noop"
@@ -71,4 +73,30 @@ func TestNewTelemetryBuilder(t *testing.T) {
 	}))
 	require.NoError(t, err)
 	require.True(t, applied)
+}
+
+func TestAsyncInstrumentsReportTheirCallbacks(t *testing.T) {
+	tel := componenttest.NewTelemetry()
+	defer func() { require.NoError(t, tel.Shutdown(context.Background())) }()
+	builder, err := NewTelemetryBuilder(tel.NewTelemetrySettings())
+	require.NoError(t, err)
+	require.NoError(t, builder.RegisterReceiverDummymetricsStageCallback(func(_ context.Context, o metric.Int64Observer) error {
+		o.Observe(2)
+		return nil
+	}))
+	require.NoError(t, builder.RegisterReceiverDummymetricsTargetRateCallback(func(_ context.Context, o metric.Float64Observer) error {
+		o.Observe(1500)
+		return nil
+	}))
+
+	stage, err := tel.GetMetric("otelcol_receiver_dummymetrics_stage")
+	require.NoError(t, err)
+	require.Equal(t, int64(2), stage.Data.(metricdata.Gauge[int64]).DataPoints[0].Value)
+	rate, err := tel.GetMetric("otelcol_receiver_dummymetrics_target_rate")
+	require.NoError(t, err)
+	require.Equal(t, 1500.0, rate.Data.(metricdata.Gauge[float64]).DataPoints[0].Value)
+
+	builder.Shutdown()
+	_, err = tel.GetMetric("otelcol_receiver_dummymetrics_stage")
+	require.Error(t, err, "no longer observed once the builder is shut down")
 }
