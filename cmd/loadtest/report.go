@@ -95,6 +95,9 @@ func freshness(q *runner.Quantiles) string {
 	if q == nil {
 		return "–"
 	}
+	if q.P99 < 1 {
+		return fmt.Sprintf("%.0f / %.0f ms", q.P50*1e3, q.P99*1e3)
+	}
 	return fmt.Sprintf("%.2f / %.2f s", q.P50, q.P99)
 }
 

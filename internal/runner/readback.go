@@ -92,7 +92,11 @@ func (q *Querier) ReadBack(ctx context.Context, p ReadBackPlan) (*ReadBack, erro
 	rb := &ReadBack{SentSamples: p.Sent, FailedSamples: p.Failed, Exact: p.Failed == 0, SeriesExpected: p.SeriesExpected}
 	at := p.To.Add(2 * time.Second) // the newest samples run up to a second ahead of the clock
 	window := fmt.Sprintf("%dms", at.Sub(p.From).Milliseconds())
-	perInstance := 2 * p.Sent / math.Max(p.SeriesExpected, 1)
+	series := p.SeriesExpected
+	if series == 0 {
+		series = 2 * float64(p.Instances)
+	}
+	perInstance := 2 * p.Sent / series
 	size := int64(1) // instances per query: an aligned power of ten
 	for size < 1e9 && float64(size*10)*perInstance <= p.MaxSamplesPerQuery && size*10 <= 10000 {
 		size *= 10
