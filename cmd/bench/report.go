@@ -44,7 +44,7 @@ func (r Result) Summary() string {
 // tableHeader is the Markdown table's header.
 var tableHeader = []string{
 	"gen", "sink", "instances", "pace", "mode", "protocol",
-	"acknowledged/s", "stored/s", "lost", "rejected", "p50 / p99 latency", "bytes/sample",
+	"acknowledged/s", "stored/s", "lost", "rejected", "p50 / p99 latency", "bytes/sample", "limited by",
 	"collector µs/sample", "collector cores", "collector RSS MiB (peak)",
 	"Prometheus µs/sample", "other cores", "log warn/err",
 }
@@ -66,7 +66,7 @@ func RenderTable(w io.Writer, results []Result) error {
 			}
 			cells = append(cells,
 				humanCount(m.Rate(m.Sent)), stored, humanCount(m.Lost()), humanCount(m.Rejected),
-				seconds(m.Latency.P50)+" / "+seconds(m.Latency.P99), fmt.Sprintf("%.2f", m.Bytes/m.Sent),
+				seconds(m.Latency.P50)+" / "+seconds(m.Latency.P99), fmt.Sprintf("%.2f", m.Bytes/m.Sent), limitedBy(r),
 				fmt.Sprintf("%.2f", m.MicrosPerSample(m.CollectorCPU)), fmt.Sprintf("%.2f", m.Rate(m.CollectorCPU)),
 				fmt.Sprintf("%.0f", float64(m.PeakRSS)/(1<<20)), fmt.Sprintf("%.2f", m.MicrosPerSample(m.PrometheusCPU)),
 				fmt.Sprintf("%.2f", m.Rate(m.OtherCPU)), strconv.Itoa(r.LogProblems))
@@ -85,10 +85,22 @@ How to read it: *acknowledged/s* is what the backend answered 2xx (the exporter'
 the measurement window, after the warm-up; *stored/s* what a local Prometheus appended; *lost* every
 sample the collector counted as not delivered (refused by the memory limiter, failed, dropped at a full
 queue; a failed batch counts whole); *rejected* the samples a local Prometheus refused as out of order,
-too old or out of bounds. Latency is per write request. CPU is user + system time per acknowledged
+too old or out of bounds. Latency is per write request. *limited by* applies the load test's rule: the
+generator when the backend answered in time and refused nothing while the generator fell behind its
+schedule or spent less than a fifth of its time waiting for the pipeline. CPU is user + system time per acknowledged
 sample and in cores; *other cores* is what the rest of the machine used meanwhile: above ~0.2 the point
 ran under contention.
 `
+
+// limitedBy names what held the point back, by the load test's rule: the
+// generator when the backend answered in time and refused nothing while the
+// generator fell behind or hardly waited for the pipeline; the backend otherwise.
+func limitedBy(r Result) string {
+	if runner.GeneratorLimited(r.Measurement, runner.DefaultSLO, r.Point.GenParallelism) {
+		return "generator"
+	}
+	return "backend"
+}
 
 func modeCell(p Point) string {
 	if p.Tag == "" {

@@ -96,16 +96,7 @@ func Judge(stage Stage, m Measurement, causes map[string]float64, slo SLO) Stage
 		ShortfallSamples: m.Shortfall, HeldBackSeconds: m.HeldBackSeconds, CollectorCores: m.Rate(m.CollectorCPU),
 		Measurement: m,
 	}
-	requests, failed := m.Requests(), 0.0
-	for code, n := range m.Responses {
-		if c, err := strconv.Atoi(code); err != nil || c >= 300 {
-			failed += n
-		}
-	}
-	errorRatio := 0.0
-	if requests > 0 {
-		errorRatio = failed / requests
-	}
+	errorRatio := m.ErrorRatio()
 	switch {
 	case errorRatio > slo.ErrorRatio:
 		r.Reason = fmt.Sprintf("%s (%.0f %% of requests)", mainCause(causes, m.Responses), 100*errorRatio)
@@ -115,8 +106,7 @@ func Judge(stage Stage, m Measurement, causes map[string]float64, slo SLO) Stage
 		r.Reason = fmt.Sprintf("p99 write latency %s above %s", seconds(m.Latency.P99), slo.P99)
 	case r.SentSamplesPerSecond < slo.AckRatio*r.TargetSamplesPerSecond:
 		r.Reason = fmt.Sprintf("acknowledged %s samples/s, %.0f %% of the target", formatCount(r.SentSamplesPerSecond), 100*r.SentSamplesPerSecond/r.TargetSamplesPerSecond)
-		// The backend answered in time and refused nothing: the generator is the limit.
-		if m.Shortfall > 0 {
+		if GeneratorLimited(m, slo, 0) {
 			r.GeneratorLimited = true
 			r.Reason = fmt.Sprintf("the generator fell behind its schedule by %s samples while the backend answered in time (p99 %s) and throttled nothing: "+
 				"the collector used %.1f cores and waited %.0f %% of the time for the pipeline; add generator parallelism, sink parallelism or collectors",
@@ -126,6 +116,35 @@ func Judge(stage Stage, m Measurement, causes map[string]float64, slo SLO) Stage
 		r.Passed = true
 	}
 	return r
+}
+
+// ErrorRatio is the share of the write requests answered with an error status or not at all.
+func (m Measurement) ErrorRatio() float64 {
+	requests, failed := m.Requests(), 0.0
+	for code, n := range m.Responses {
+		if c, err := strconv.Atoi(code); err != nil || c >= 300 {
+			failed += n
+		}
+	}
+	if requests == 0 {
+		return 0
+	}
+	return failed / requests
+}
+
+// GeneratorLimited tells a window in which the generator, not the backend, was
+// the limit: the backend answered in time and refused nothing, and the generator
+// fell behind its schedule, or, without a schedule (a pause of 0), its workers
+// spent less than a fifth of the time waiting for the pipeline to take their
+// payloads. The load test's verdict and the bench use this one rule.
+func GeneratorLimited(m Measurement, slo SLO, workers int) bool {
+	if m.ErrorRatio() > slo.ErrorRatio || m.Latency.P99 > slo.P99.Seconds() {
+		return false
+	}
+	if m.Scheduled > 0 {
+		return m.Shortfall > (1-slo.AckRatio)*m.Scheduled
+	}
+	return workers > 0 && m.Seconds > 0 && m.HeldBackSeconds < 0.2*m.Seconds*float64(workers)
 }
 
 // Decide sums up the stages: what the backend acknowledged in the passing stage
