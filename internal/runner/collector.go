@@ -17,9 +17,12 @@ type CollectorOptions struct {
 	// Binary is the otelcol-dummymetrics executable; empty means CollectorBinary().
 	Binary string
 	// Configs are configuration files under the repository (collector-config.yaml
-	// and its overlays), or yaml: snippets, merged in order; empty means the
-	// shipped collector-config.yaml alone.
+	// and its overlays), absolute paths, or yaml: snippets, merged in order; empty
+	// means the shipped collector-config.yaml alone.
 	Configs []string
+	// Base is the main configuration file that Start puts before Configs; empty
+	// means the shipped collector-config.yaml.
+	Base string
 	// Env is set on top of the runner's own environment.
 	Env map[string]string
 	// FeatureGates is passed to --feature-gates, on top of the distribution's

@@ -77,7 +77,10 @@ func Start(ctx context.Context, opts Options) (*Run, error) {
 		col.Env = map[string]string{}
 	}
 	col.Env["PROMETHEUS_WRITE_URL"] = r.Backend.WriteURL
-	col.Configs = append(append([]string{"collector-config.yaml"}, col.Configs...), r.Backend.collectorConfigs(col.Env)...)
+	if col.Base == "" {
+		col.Base = "collector-config.yaml"
+	}
+	col.Configs = append(append([]string{col.Base}, col.Configs...), r.Backend.collectorConfigs(col.Env)...)
 	if r.Collector, err = StartCollector(ctx, col); err != nil {
 		r.Close()
 		return nil, err
