@@ -77,10 +77,8 @@ func (r *dummyMetricsReceiver) Start(_ context.Context, _ component.Host) error 
 	}
 	started := time.Now()
 	sched := newSchedule(r.cfg, started)
-	if sched != nil {
-		if err := r.observe(sched); err != nil {
-			return err
-		}
+	if err := r.observe(sched); err != nil {
+		return err
 	}
 	// The workers outlive Start's context, which ends when Start returns.
 	ctx, cancel := context.WithCancel(context.Background())
@@ -115,9 +113,17 @@ func (r *dummyMetricsReceiver) Start(_ context.Context, _ component.Host) error 
 	return nil
 }
 
-// observe reports the schedule's current rate and stage whenever the telemetry is read.
+// observe reports the series written, and the schedule's current rate and stage
+// when there is a schedule, whenever the telemetry is read.
 func (r *dummyMetricsReceiver) observe(sched *schedule) error {
-	return errors.Join(
+	written := r.telemetry.RegisterReceiverDummymetricsSeriesWrittenCallback(func(_ context.Context, o metric.Int64Observer) error {
+		o.Observe(r.totals.written.Load())
+		return nil
+	})
+	if sched == nil {
+		return written
+	}
+	return errors.Join(written,
 		r.telemetry.RegisterReceiverDummymetricsTargetRateCallback(func(_ context.Context, o metric.Float64Observer) error {
 			o.Observe(sched.rateAt(sched.elapsed(time.Now())))
 			return nil
@@ -143,8 +149,12 @@ func (r *dummyMetricsReceiver) newWorker(k int, seed uint64, sched *schedule) *w
 		totals:     &r.totals,
 		pause:      r.cfg.Pause,
 		stageAttrs: r.stageAttrs,
+		blockAttrs: make([]metric.AddOption, len(s.ledger.blockSamples)),
 		now:        time.Now,
 		sleep:      newTimerSleep(),
+	}
+	for b, name := range s.blockNames() {
+		w.blockAttrs[b] = metric.WithAttributeSet(attribute.NewSet(attribute.String("instances", name)))
 	}
 	if sched != nil {
 		w.pacer = newPacer(sched.share(r.cfg.Parallelism), len(r.cfg.Stages))
@@ -176,6 +186,7 @@ func (r *dummyMetricsReceiver) Shutdown(ctx context.Context) error {
 		zap.Int64("refused_samples", refused),
 		zap.Int64("scheduled_samples", r.totals.scheduled.Load()),
 		zap.Int64("shortfall_samples", r.totals.shortfall.Load()),
+		zap.Int64("series_written", r.totals.written.Load()),
 		zap.Duration("clock_wait", time.Duration(r.totals.clockWait.Load())),
 		zap.Duration("held_back", time.Duration(r.totals.heldBack.Load())),
 		zap.Duration("ran_for", time.Since(r.started)),

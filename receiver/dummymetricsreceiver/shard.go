@@ -46,6 +46,7 @@ type shard struct {
 	values       wyrand   // sample values: each emission takes the next e.samples of them
 	ids          []string // InstanceId of each owned instance
 	lastMillis   []int64  // newest timestamp of each series, in milliseconds
+	ledger       ledger   // what the pipeline took
 	minSamples   int
 	sampleSpread int // max - min + 1
 }
@@ -67,6 +68,7 @@ func newShard(cfg *Config, k int, seed uint64) *shard {
 		values:       newWyrand(seed, 2*uint64(k)+1),
 		ids:          ids,
 		lastMillis:   make([]int64, perShard*metricCount),
+		ledger:       newLedger(perShard, max(1, maxBlocks/cfg.Parallelism)),
 		minSamples:   cfg.MinSamplesPerSeries,
 		sampleSpread: cfg.MaxSamplesPerSeries - cfg.MinSamplesPerSeries + 1,
 	}
@@ -110,4 +112,16 @@ func (s *shard) startAfter(millis int64) {
 func (s *shard) appendTo(p payload, e emission, startMillis int64) {
 	p.add(e, startMillis)
 	s.lastMillis[e.series()] = startMillis + int64(e.samples) - 1
+	s.ledger.add(e)
+}
+
+// blockNames returns the name of each block of the shard's ledger: its first and
+// last InstanceId, I0000000000-I0000000029.
+func (s *shard) blockNames() []string {
+	names := make([]string, len(s.ledger.blockSamples))
+	for b := range names {
+		first, last := s.ledger.blockRange(b)
+		names[b] = s.ids[first] + "-" + s.ids[last]
+	}
+	return names
 }

@@ -47,6 +47,7 @@ type counters struct {
 	shortfall atomic.Int64
 	clockWait atomic.Int64 // nanoseconds
 	heldBack  atomic.Int64 // nanoseconds
+	written   atomic.Int64 // series with a sample accepted
 }
 
 // worker runs one shard: it draws emissions, paces them, and hands them to the pipeline.
@@ -62,6 +63,7 @@ type worker struct {
 	pause      time.Duration
 	pacer      *pacer             // nil when pacing by pause
 	stageAttrs []metric.AddOption // the stage attribute of the schedule's counts, by stage
+	blockAttrs []metric.AddOption // the instances attribute of the accepted samples, by block
 
 	// The clock, replaced in tests by a simulated one.
 	now   func() time.Time
@@ -162,6 +164,12 @@ func (w *worker) flush(ctx context.Context) {
 
 	if err == nil {
 		w.totals.accepted.Add(int64(samples))
+		for block, n := range w.shard.ledger.blockSamples {
+			if n > 0 {
+				w.telemetry.ReceiverDummymetricsAcceptedSamples.Add(ctx, int64(n), w.blockAttrs[block])
+			}
+		}
+		w.totals.written.Add(int64(w.shard.ledger.settle(true)))
 		if w.refusedInStreak > 0 {
 			w.logger.Info("The pipeline accepts samples again", zap.Int64("refused_samples", w.refusedInStreak))
 			w.backoff, w.refusedInStreak = 0, 0
@@ -169,6 +177,7 @@ func (w *worker) flush(ctx context.Context) {
 		return
 	}
 	w.totals.refused.Add(int64(samples))
+	w.shard.ledger.settle(false)
 	firstOfStreak := w.refusedInStreak == 0
 	w.refusedInStreak += int64(samples)
 	if consumererror.IsPermanent(err) {

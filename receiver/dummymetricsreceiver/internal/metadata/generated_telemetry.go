@@ -28,9 +28,11 @@ type TelemetryBuilder struct {
 	meter                                metric.Meter
 	mu                                   sync.Mutex
 	registrations                        []metric.Registration
+	ReceiverDummymetricsAcceptedSamples  metric.Int64Counter
 	ReceiverDummymetricsClockWaitTime    metric.Float64Counter
 	ReceiverDummymetricsHeldBackTime     metric.Float64Counter
 	ReceiverDummymetricsScheduledSamples metric.Int64Counter
+	ReceiverDummymetricsSeriesWritten    metric.Int64ObservableGauge
 	ReceiverDummymetricsShortfallSamples metric.Int64Counter
 	ReceiverDummymetricsStage            metric.Int64ObservableGauge
 	ReceiverDummymetricsTargetRate       metric.Float64ObservableGauge
@@ -45,6 +47,21 @@ type telemetryBuilderOptionFunc func(mb *TelemetryBuilder)
 
 func (tbof telemetryBuilderOptionFunc) apply(mb *TelemetryBuilder) {
 	tbof(mb)
+}
+
+// RegisterReceiverDummymetricsSeriesWrittenCallback sets callback for observable ReceiverDummymetricsSeriesWritten metric.
+func (builder *TelemetryBuilder) RegisterReceiverDummymetricsSeriesWrittenCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.ReceiverDummymetricsSeriesWritten, obs: o})
+		return nil
+	}, builder.ReceiverDummymetricsSeriesWritten)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
 }
 
 // RegisterReceiverDummymetricsStageCallback sets callback for observable ReceiverDummymetricsStage metric.
@@ -115,6 +132,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	}
 	builder.meter = Meter(settings)
 	var err, errs error
+	builder.ReceiverDummymetricsAcceptedSamples, err = builder.meter.Int64Counter(
+		"otelcol_receiver_dummymetrics_accepted_samples",
+		metric.WithDescription("Samples accepted by the pipeline, by block of consecutive instances [Development]"),
+		metric.WithUnit("{sample}"),
+	)
+	errs = errors.Join(errs, err)
 	builder.ReceiverDummymetricsClockWaitTime, err = builder.meter.Float64Counter(
 		"otelcol_receiver_dummymetrics_clock_wait_time",
 		metric.WithDescription("Time the generator workers waited so that no series gets a timestamp more than one second ahead of the wall clock (one sample per millisecond per series at most) [Development]"),
@@ -131,6 +154,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_receiver_dummymetrics_scheduled_samples",
 		metric.WithDescription("Samples the receiver's rate or stages asked for, by stage [Development]"),
 		metric.WithUnit("{sample}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ReceiverDummymetricsSeriesWritten, err = builder.meter.Int64ObservableGauge(
+		"otelcol_receiver_dummymetrics_series_written",
+		metric.WithDescription("Distinct series (instance and metric) that got at least one sample accepted by the pipeline since start [Development]"),
+		metric.WithUnit("{series}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.ReceiverDummymetricsShortfallSamples, err = builder.meter.Int64Counter(

@@ -88,6 +88,10 @@ func TestAsyncInstrumentsReportTheirCallbacks(t *testing.T) {
 		o.Observe(1500)
 		return nil
 	}))
+	require.NoError(t, builder.RegisterReceiverDummymetricsSeriesWrittenCallback(func(_ context.Context, o metric.Int64Observer) error {
+		o.Observe(120)
+		return nil
+	}))
 
 	stage, err := tel.GetMetric("otelcol_receiver_dummymetrics_stage")
 	require.NoError(t, err)
@@ -95,6 +99,9 @@ func TestAsyncInstrumentsReportTheirCallbacks(t *testing.T) {
 	rate, err := tel.GetMetric("otelcol_receiver_dummymetrics_target_rate")
 	require.NoError(t, err)
 	require.Equal(t, 1500.0, rate.Data.(metricdata.Gauge[float64]).DataPoints[0].Value)
+	written, err := tel.GetMetric("otelcol_receiver_dummymetrics_series_written")
+	require.NoError(t, err)
+	require.Equal(t, int64(120), written.Data.(metricdata.Gauge[int64]).DataPoints[0].Value)
 
 	builder.Shutdown()
 	_, err = tel.GetMetric("otelcol_receiver_dummymetrics_stage")
