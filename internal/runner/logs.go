@@ -43,6 +43,42 @@ type LogEntry struct {
 	Raw string `json:"-"`
 }
 
+// zapTime is how the collector's logger writes times (zapcore.ISO8601TimeEncoder):
+// outside UTC its offset has no colon ("+0200"), which RFC 3339 requires.
+const zapTime = "2006-01-02T15:04:05.000Z0700"
+
+// UnmarshalJSON decodes a log line, reading its times in the logger's layout as
+// well as RFC 3339; ScheduleStart is rewritten in RFC 3339.
+func (e *LogEntry) UnmarshalJSON(b []byte) error {
+	type entry LogEntry
+	aux := struct {
+		*entry
+		Time string `json:"ts"`
+	}{entry: (*entry)(e)}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	var err error
+	if aux.Time != "" {
+		if e.Time, err = parseLogTime(aux.Time); err != nil {
+			return err
+		}
+	}
+	if e.ScheduleStart != "" {
+		if t, err := parseLogTime(e.ScheduleStart); err == nil {
+			e.ScheduleStart = t.Format(time.RFC3339Nano)
+		}
+	}
+	return nil
+}
+
+func parseLogTime(s string) (time.Time, error) {
+	if t, err := time.Parse(zapTime, s); err == nil {
+		return t, nil
+	}
+	return time.Parse(time.RFC3339Nano, s)
+}
+
 // Log is the collector's log, decoded; lines that are not JSON (a panic, say) are
 // kept as entries with only Raw set and level "unknown".
 type Log []LogEntry

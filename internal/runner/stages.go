@@ -6,6 +6,7 @@ package runner
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -75,7 +76,7 @@ func parseRate(s string) (float64, error) {
 		s, mult = strings.TrimSuffix(s, "M"), 1e6
 	}
 	v, err := strconv.ParseFloat(s, 64)
-	if err != nil || v < 0 || (v > 0 && v*mult < 1) {
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) || v < 0 || (v > 0 && v*mult < 1) {
 		return 0, errors.New("bad rate")
 	}
 	return v * mult, nil
@@ -93,7 +94,7 @@ func CheckStages(stages []Stage, instances int) error {
 	for i, s := range stages {
 		if m := max(s.From, s.To); m > limit {
 			errs = append(errs, fmt.Errorf("-stages: stage %d (%s) asks for %s samples/s, more than the %d instances carry (%s: one sample per millisecond per series); raise -instances to at least %d",
-				i, s, formatRate(m), instances, formatRate(limit), int(m/2000)+1))
+				i, s, formatRate(m), instances, formatRate(limit), int(math.Ceil(m/2000))))
 		}
 	}
 	return errors.Join(errs...)
