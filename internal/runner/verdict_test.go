@@ -1,0 +1,168 @@
+// Copyright The ampload authors
+// SPDX-License-Identifier: Apache-2.0
+
+package runner
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// healthy is a 10-second window at 10,000 samples/s, answered in time.
+func healthy(change func(*Measurement)) Measurement {
+	m := Measurement{
+		Seconds: 10, Scheduled: 1e5, Emitted: 1e5, Sent: 1e5, Latency: Quantiles{P50: 0.05, P90: 0.1, P99: 0.2},
+		Responses: map[string]float64{"200": 100}, CollectorCPU: 15, HeldBackSeconds: 2,
+	}
+	if change != nil {
+		change(&m)
+	}
+	return m
+}
+
+func TestJudge(t *testing.T) {
+	stage := Stage{Duration: 10 * time.Second, From: 1e4, To: 1e4}
+	errors := func(m *Measurement) { m.Responses = map[string]float64{"200": 90, "429": 10} }
+	lost := func(m *Measurement) { m.SendFailed, m.EnqueueFailed, m.Refused = 5, 2, 1 }
+	slow := func(m *Measurement) { m.Latency.P99 = 1.5 }
+	behind := func(m *Measurement) { m.Sent, m.Shortfall = 5e4, 5e4 }
+	all := func(fs ...func(*Measurement)) func(*Measurement) {
+		return func(m *Measurement) {
+			for _, f := range fs {
+				f(m)
+			}
+		}
+	}
+	for _, tc := range []struct {
+		name      string
+		m         Measurement
+		causes    map[string]float64
+		reason    string
+		generator bool
+	}{
+		{name: "healthy", m: healthy(nil)},
+		{"errors first, with the main cause", healthy(all(errors, lost, slow, behind)),
+			map[string]float64{"429 ingestion rate limit exceeded": 7, "500 Internal Server Error: x": 3}, "429 ingestion rate limit exceeded (10 % of requests)", false},
+		{"errors without a logged cause", healthy(all(errors, lost)), nil, "answered 429 (10 % of requests)", false},
+		{"then lost samples", healthy(all(lost, slow, behind)), nil, "8 samples lost (failed 5, dropped at the queue 2, refused 1)", false},
+		{"then latency", healthy(all(slow, behind)), nil, "p99 write latency 1.50 s above 1s", false},
+		{"then the rate, backend-limited", healthy(func(m *Measurement) { m.Sent = 5e4 }), nil, "acknowledged 5,000 samples/s, 50 % of the target", false},
+		{"then the rate, generator-limited", healthy(behind), nil,
+			"the generator fell behind its schedule by 50,000 samples while the backend answered in time (p99 200 ms) and throttled nothing: " +
+				"the collector used 1.5 cores and waited 20 % of the time for the pipeline", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := Judge(stage, tc.m, tc.causes, DefaultSLO)
+			assert.Equal(t, tc.reason == "", r.Passed)
+			if tc.reason == "" {
+				assert.Empty(t, r.Reason)
+			} else {
+				assert.True(t, strings.HasPrefix(r.Reason, tc.reason), r.Reason)
+			}
+			assert.Equal(t, tc.generator, r.GeneratorLimited)
+			assert.InDelta(t, 1e4, r.TargetSamplesPerSecond, 0)
+			assert.InDelta(t, tc.m.Sent/10, r.SentSamplesPerSecond, 0)
+			assert.InDelta(t, tc.m.Lost(), r.DroppedSamples, 0)
+		})
+	}
+}
+
+func TestGeneratorLimited(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		m       Measurement
+		workers int
+		want    bool
+	}{
+		{"scheduled, behind by more than 5 %", healthy(func(m *Measurement) { m.Shortfall = 5001 }), 0, true},
+		{"scheduled, behind by 5 %", healthy(func(m *Measurement) { m.Shortfall = 5000 }), 4, false},
+		{"scheduled, errors", healthy(func(m *Measurement) { m.Shortfall, m.Responses["500"] = 5e4, 2 }), 0, false},
+		{"scheduled, slow", healthy(func(m *Measurement) { m.Shortfall, m.Latency.P99 = 5e4, 1.01 }), 0, false},
+		{"unscheduled, workers rarely held back", healthy(func(m *Measurement) { m.Scheduled, m.HeldBackSeconds = 0, 7.9 }), 4, true},
+		{"unscheduled, workers held back", healthy(func(m *Measurement) { m.Scheduled, m.HeldBackSeconds = 0, 8 }), 4, false},
+		{"unscheduled, no workers known", healthy(func(m *Measurement) { m.Scheduled, m.HeldBackSeconds = 0, 0 }), 0, false},
+		{"unscheduled, slow", healthy(func(m *Measurement) { m.Scheduled, m.HeldBackSeconds, m.Latency.P99 = 0, 0, 2 }), 4, false},
+	} {
+		assert.Equal(t, tc.want, GeneratorLimited(tc.m, DefaultSLO, tc.workers), tc.name)
+	}
+}
+
+func TestDecideAndSummary(t *testing.T) {
+	pass := func(target, sent float64) StageResult {
+		return StageResult{TargetSamplesPerSecond: target, SentSamplesPerSecond: sent, Passed: true}
+	}
+	fail := func(target float64, reason string) StageResult {
+		return StageResult{TargetSamplesPerSecond: target, SentSamplesPerSecond: target / 2, Reason: reason}
+	}
+	v := Decide([]StageResult{pass(1e4, 9990), pass(3e4, 29000), fail(4e4, "429 ingestion rate limit exceeded (34 % of requests)"), pass(2e4, 19999), fail(5e4, "later")})
+	assert.InDelta(t, 29000, v.SustainedSamplesPerSecond, 0)
+	assert.Equal(t, Limit{Stage: 2, TargetSamplesPerSecond: 4e4, Reason: "429 ingestion rate limit exceeded (34 % of requests)"}, v.Limit)
+	assert.False(t, v.Passed)
+	assert.Equal(t, "sustained 29,000 samples/s; at 40,000 samples/s (stage 2): 429 ingestion rate limit exceeded (34 % of requests)", v.Summary())
+
+	v = Decide([]StageResult{pass(1e4, 1e4), pass(2e4, 1234567)})
+	assert.Equal(t, Limit{Stage: -1}, v.Limit)
+	assert.True(t, v.Passed)
+	assert.Equal(t, "sustained 1,234,567 samples/s; every stage passed", v.Summary())
+
+	v.WithReadBack(&ReadBack{SentSamples: 10, StoredSamples: 10, Exact: true})
+	assert.True(t, v.Passed, "a read-back without a problem")
+	v.WithReadBack(&ReadBack{SentSamples: 10, StoredSamples: 7, MissingSamples: 3, Exact: true, Problem: "3 acknowledged samples are missing"})
+	assert.False(t, v.Passed, "a read-back with a problem fails the verdict")
+	assert.Contains(t, v.Summary(), "every stage passed\nRead back: stored 7 of 10 samples acknowledged")
+	assert.Contains(t, v.Summary(), "FAILED: 3 acknowledged samples are missing")
+
+	v = Decide([]StageResult{fail(1e4, "slow")})
+	v.WithReadBack(nil)
+	assert.Equal(t, "no stage passed; at 10,000 samples/s (stage 0): slow", v.Summary())
+}
+
+func TestCause(t *testing.T) {
+	for _, tc := range []struct {
+		status int
+		body   string
+		want   string
+	}{
+		{429, "ingestion rate limit (140000) exceeded while adding 5000 samples and 0 metadata", "429 ingestion rate limit exceeded"},
+		{429, "Ingestion burst size limit (50000) exceeded", "429 ingestion burst size limit exceeded"},
+		{400, "per-user series limit of 2000000 exceeded, please contact administrator to raise it", "400 series limit exceeded (per user)"},
+		{400, "err-mimir-max-series-per-metric: per-metric series limit of 10 exceeded", "400 series limit exceeded (per metric)"},
+		{400, "out of order sample", "400 out-of-order samples"},
+		{400, "duplicate sample for timestamp", "400 duplicate samples"},
+		{400, "sample timestamp too old", "400 samples too old"},
+		{403, "The request signature we calculated does not match the signature you provided", "403 signature refused"},
+		{413, "", "413 request too large"},
+		{413, "http: request body too large", "413 request too large"},
+		{500, " boom \n", "500 Internal Server Error: boom"},
+		{503, strings.Repeat("x", 70), "503 Service Unavailable: " + strings.Repeat("x", 60) + "…"},
+	} {
+		assert.Equal(t, tc.want, Cause(tc.status, tc.body), tc.body)
+	}
+}
+
+func TestLogCauses(t *testing.T) {
+	t0 := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	line := func(at time.Time, status int, body string) LogEntry {
+		return LogEntry{Time: at, Message: msgFailedRequest, StatusCode: status, Error: body}
+	}
+	l := Log{
+		line(t0.Add(-time.Millisecond), 429, "ingestion rate limit (1) exceeded"),
+		line(t0, 429, "ingestion rate limit (1) exceeded"),
+		line(t0.Add(time.Second), 400, "out of order sample"),
+		line(t0.Add(2*time.Second), 429, "ingestion rate limit (1) exceeded"),
+		{Time: t0, Message: "something else", StatusCode: 500},
+		line(t0.Add(10*time.Second), 429, "ingestion rate limit (1) exceeded"),
+	}
+	assert.Equal(t, map[string]float64{"429 ingestion rate limit exceeded": 2, "400 out-of-order samples": 1}, l.Causes(t0, t0.Add(10*time.Second)))
+	require.Empty(t, l.Causes(t0.Add(time.Hour), t0.Add(2*time.Hour)))
+}
+
+func TestFormatCount(t *testing.T) {
+	for v, want := range map[float64]string{0: "0", 999: "999", 1000: "1,000", 1234567.4: "1,234,567", -1234: "-1,234", -123: "-123"} {
+		assert.Equal(t, want, formatCount(v))
+	}
+}
