@@ -87,7 +87,7 @@ func TestBadEndpoints(t *testing.T) {
 				default:
 				}
 				for _, line := range problems(col.Log()) {
-					if strings.Contains(line, "Exporting failed. Dropping data.") && strings.Contains(line, tt.wantRuntimeError) {
+					if strings.Contains(line, "Exporting failed.") && strings.Contains(line, tt.wantRuntimeError) {
 						return true
 					}
 				}

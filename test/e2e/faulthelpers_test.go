@@ -58,6 +58,10 @@ type outcome struct {
 	// RejectLines count them.
 	Dropped, Rejected      int64
 	DropLines, RejectLines int
+	// Lost and LostLines add both up: without the queue (the default) a failed
+	// batch is rejected at the exporter's entry, with the queue it is dropped.
+	Lost      int64
+	LostLines int
 	// StopTime is how long the collector took to exit after SIGTERM.
 	StopTime time.Duration
 	ExitCode int
@@ -86,6 +90,7 @@ func stopAndAccount(t *testing.T, col *runner.Collector, prom *runner.Prometheus
 			o.RejectLines++
 		}
 	}
+	o.Lost, o.LostLines = o.Dropped+o.Rejected, o.DropLines+o.RejectLines
 	o.Stored = storedSamples(t, prom)
 	o.Prom = scrapePrometheus(t, prom)
 	o.Appended = int64(o.Prom.Sum("prometheus_tsdb_head_samples_appended_total", nil))

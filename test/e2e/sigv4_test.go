@@ -205,8 +205,7 @@ func TestSigV4WrongSecretIsRejected(t *testing.T) {
 	assert.Equal(t, map[string]int64{backend.ReasonSignatureMismatch: front.Rejected()}, front.Reasons())
 	assert.Zero(t, o.Stored)
 	assert.Zero(t, o.Refused)
-	assert.Equal(t, o.Emitted, o.Dropped, "every emitted sample is reported dropped")
-	assert.Zero(t, o.Rejected)
+	assert.Equal(t, o.Emitted, o.Lost, "every emitted sample is reported lost")
 
 	// Not retried: a log line per rejected request (sampled), each its first attempt.
 	failed := runner.ParseLog(o.Log).FailedRequests()
@@ -218,8 +217,9 @@ func TestSigV4WrongSecretIsRejected(t *testing.T) {
 	}
 	// Per request and per batch, not per sample.
 	lines := problems(o.Log)
-	assert.Len(t, lines, len(failed)+o.DropLines, "only the request and batch lines")
-	assert.LessOrEqual(t, o.DropLines, len(failed), "one line per batch")
+	// Per failed batch the exporter's line and the batch processor's "Sender failed".
+	assert.Len(t, lines, len(failed)+2*o.LostLines, "only the request and batch lines")
+	assert.LessOrEqual(t, o.LostLines, len(failed), "one line per batch")
 	assert.Less(t, int64(len(lines))*100, o.Emitted)
 
 	for _, secret := range []string{sigv4Creds.SecretAccessKey, wrong.SecretAccessKey} {
@@ -227,7 +227,7 @@ func TestSigV4WrongSecretIsRejected(t *testing.T) {
 		assert.False(t, strings.Contains(o.Log, secret[len(secret)-12:]), "nor a piece of it")
 	}
 	t.Logf("%d requests rejected 403 in %d batches; %d samples emitted, %d reported dropped (send_failed %.0f while running)",
-		front.Rejected(), o.DropLines, o.Emitted, o.Dropped, sendFailed)
+		front.Rejected(), o.LostLines, o.Emitted, o.Lost, sendFailed)
 }
 
 // fakeSTS answers AssumeRole as AWS STS does, after checking that the request is
