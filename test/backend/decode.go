@@ -180,3 +180,9 @@ func encode(series []Series) []byte {
 	}
 	return snappy.Encode(nil, raw)
 }
+
+// isWrite tells a remote-write request from a query, which the Prometheus API
+// client may also POST (as a form).
+func isWrite(r *http.Request) bool {
+	return r.Method == http.MethodPost && r.Header.Get("Content-Encoding") == "snappy"
+}

@@ -61,7 +61,7 @@ type Dropper struct {
 func DropSeries(every int, next http.Handler) *Dropper { return &Dropper{next: next, every: every} }
 
 func (d *Dropper) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost || d.every < 1 {
+	if !isWrite(r) || d.every < 1 {
 		d.next.ServeHTTP(w, r)
 		return
 	}
@@ -91,7 +91,7 @@ func (d *Dropper) Dropped() int64 { return d.dropped.Load() }
 // Queries pass at once.
 func DelayVisible(delay time.Duration, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost || r.URL.Path != "/api/v1/write" {
+		if !isWrite(r) {
 			next.ServeHTTP(w, r)
 			return
 		}

@@ -48,7 +48,7 @@ func LimitIngestion(opts QuotaOptions, next http.Handler) *Quota {
 }
 
 func (q *Quota) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
+	if !isWrite(r) {
 		q.next.ServeHTTP(w, r)
 		return
 	}

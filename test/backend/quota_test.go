@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,7 +21,9 @@ import (
 func send(t *testing.T, h http.Handler, ts ...prompb.TimeSeries) (status int, answer string) {
 	t.Helper()
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/api/v1/write", bytes.NewReader(writeBody(t, ts...))))
+	r := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/api/v1/write", bytes.NewReader(writeBody(t, ts...)))
+	r.Header.Set("Content-Encoding", "snappy")
+	h.ServeHTTP(rec, r)
 	return rec.Code, rec.Body.String()
 }
 
@@ -94,8 +97,16 @@ func TestQuotaPassesQueriesRejectsGarbage(t *testing.T) {
 	rec := httptest.NewRecorder()
 	q.ServeHTTP(rec, httptest.NewRequestWithContext(t.Context(), http.MethodGet, "/api/v1/query?query=up", http.NoBody))
 	assert.Equal(t, http.StatusNoContent, rec.Code)
+	// A query POSTed as a form, as the Prometheus API client does, passes too.
 	rec = httptest.NewRecorder()
-	q.ServeHTTP(rec, httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/api/v1/write", bytes.NewReader([]byte("not snappy"))))
+	form := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/api/v1/query", strings.NewReader("query=up"))
+	form.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	q.ServeHTTP(rec, form)
+	assert.Equal(t, http.StatusNoContent, rec.Code)
+	rec = httptest.NewRecorder()
+	garbage := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/api/v1/write", bytes.NewReader([]byte("not snappy")))
+	garbage.Header.Set("Content-Encoding", "snappy")
+	q.ServeHTTP(rec, garbage)
 	assert.Equal(t, http.StatusBadRequest, rec.Code)
-	assert.Equal(t, 1, next.calls())
+	assert.Equal(t, 2, next.calls())
 }
