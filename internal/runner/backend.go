@@ -75,11 +75,32 @@ func (b Backend) Client() (*http.Client, error) {
 		return nil, err
 	}
 	if b.SigV4Region != "" {
-		if client.Transport, err = sigv4.NewSigV4RoundTripper(&sigv4.SigV4Config{Region: b.SigV4Region, ServiceName: "aps"}, client.Transport); err != nil {
+		signed, err := sigv4.NewSigV4RoundTripper(&sigv4.SigV4Config{Region: b.SigV4Region, ServiceName: "aps"}, client.Transport)
+		if err != nil {
 			return nil, err
 		}
+		client.Transport = unsentHeadersDropped{signed}
 	}
 	return client, nil
+}
+
+// unsentHeadersDropped removes the headers that net/http would not send (an
+// empty list of values: client_golang marks its POST queries idempotent that way,
+// with Idempotency-Key) before the request is signed: a signed header that never
+// arrives makes the signature fail to verify.
+type unsentHeadersDropped struct{ next http.RoundTripper }
+
+func (u unsentHeadersDropped) RoundTrip(r *http.Request) (*http.Response, error) {
+	cloned := false
+	for k, v := range r.Header {
+		if len(v) == 0 {
+			if !cloned {
+				r, cloned = r.Clone(r.Context()), true
+			}
+			delete(r.Header, k)
+		}
+	}
+	return u.next.RoundTrip(r)
 }
 
 // Querier asks the backend's Prometheus query API, and counts the samples its
