@@ -167,6 +167,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case err != nil:
 		fmt.Fprintln(stderr, "loadtest:", err)
 		return 1
+	case verdict.ReadBack != nil && verdict.ReadBack.Problem != "":
+		fmt.Fprintln(stderr, "loadtest: the backend lost data:", verdict.ReadBack.Problem)
+		return 1
 	}
 	return 0
 }
@@ -342,9 +345,11 @@ func (t *test) stages(ctx context.Context) ([]runner.StageResult, error) {
 		}
 	}
 	t.setStage("waiting for the schedule to start")
-	// Each boundary is read twice: at the boundary for what the generator did
-	// (the samples handed to the pipeline belong to the stage they were made in),
-	// and once the exporter caught up with it for what the requests met.
+	// Each boundary is read twice: at the boundary, and once the exporter caught
+	// up with it. The generator's counts are the stage's between its boundaries;
+	// the requests' latency and answers between the exporter catching up with its
+	// start and its end: what the exporter sends after the end mixes the next
+	// stage's samples in, which could blame a stage for the next one's 429s.
 	end := t.start
 	watch := func(until time.Time, i int) (runner.Snapshot, error) {
 		return t.r.Watch(ctx, until, time.Second, observe(i), failed)
@@ -368,7 +373,7 @@ func (t *test) stages(ctx context.Context) ([]runner.StageResult, error) {
 		if err != nil {
 			return results, err
 		}
-		m := stageMeasurement(runner.Window{From: from, To: to}, runner.Window{From: fromLag, To: toLag}, i)
+		m := stageMeasurement(runner.Window{From: from, To: to}, runner.Window{From: fromLag, To: to}, i)
 		from, fromLag = to, toLag
 		res := runner.Judge(stage, m, nil, t.o.slo)
 		results = append(results, res)
@@ -387,7 +392,7 @@ func (t *test) stages(ctx context.Context) ([]runner.StageResult, error) {
 }
 
 // stageMeasurement is what stage i measured: the requests, their answers and
-// what was lost over the window the exporter sent the stage's samples in, and the
+// what was lost over the window the exporter sent only the stage's samples in, and the
 // generator's counts over the stage itself, exactly, by its stage attribute. The
 // acknowledged samples of the stage are those it handed to the pipeline, less
 // what was lost: every sample handed over is either acknowledged or counted lost
