@@ -1,6 +1,10 @@
 // Copyright The ampload authors
 // SPDX-License-Identifier: Apache-2.0
 
+// Package e2e holds the end-to-end tests: they run the built distribution and the
+// repository's commands against a real Prometheus, as users do, and check what
+// Prometheus stored. `make test` builds the distribution and installs Prometheus
+// (and Chromium, for the live page) first.
 package e2e
 
 import (
