@@ -53,7 +53,7 @@ func (c Chart) plot() (*plot.Plot, error) {
 	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = c.Title, c.XLabel, c.YLabel
 	p.Y.Min = 0
 	p.Legend.Top, p.Legend.Left = true, true
-	p.Legend.XOffs, p.Legend.YOffs = vg.Millimeter*3, -vg.Millimeter*3
+	p.Legend.XOffs, p.Legend.YOffs = vg.Millimeter*3, -vg.Millimeter*2
 	p.Add(plotter.NewGrid())
 	for i, l := range c.Lines {
 		xys := make(plotter.XYs, 0, len(l.X))
@@ -83,6 +83,10 @@ func (c Chart) plot() (*plot.Plot, error) {
 			dots.Color, dots.Shape = line.Color, draw.CircleGlyph{}
 			p.Add(dots)
 		}
+	}
+	// Room above the highest point for the legend, so that it hides no line.
+	if ymax := c.maxY(); ymax > 0 {
+		p.Y.Max = ymax * (1 + 0.09*float64(len(c.Lines)))
 	}
 	if len(c.XTicks) > 0 {
 		ticks := make([]plot.Tick, len(c.XTicks))
@@ -128,4 +132,16 @@ func WriteChart(path string, charts ...Chart) error {
 		return err
 	}
 	return writeFile(path, b)
+}
+
+func (c Chart) maxY() float64 {
+	m := 0.0
+	for _, l := range c.Lines {
+		for _, y := range l.Y {
+			if !math.IsNaN(y) && !math.IsInf(y, 0) {
+				m = max(m, y)
+			}
+		}
+	}
+	return m
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"sync"
@@ -162,6 +163,7 @@ func (lv *Live) chart(w http.ResponseWriter, r *http.Request) {
 // storedMoments puts the read-back rate on the moments it covers.
 func (lv *Live) storedMoments(moments []Moment) []Moment {
 	for i := range moments {
+		moments[i].Stored = math.NaN() // not read back yet: no point drawn
 		if rate, ok := lv.storedRates[int(moments[i].Seconds)]; ok {
 			moments[i].Stored = rate
 		}

@@ -4,6 +4,7 @@
 package runner
 
 import (
+	"math"
 	"slices"
 	"time"
 )
@@ -66,7 +67,7 @@ func TimelineCharts(moments []Moment) []Chart {
 		line("emitted", func(m Moment) float64 { return m.Emitted }),
 		line("lost", func(m Moment) float64 { return m.Lost }),
 	}}
-	if slices.ContainsFunc(moments, func(m Moment) bool { return m.Stored > 0 }) {
+	if slices.ContainsFunc(moments, func(m Moment) bool { return m.Stored > 0 && !math.IsNaN(m.Stored) }) {
 		rates.Lines = append(rates.Lines, line("stored (read back)", func(m Moment) float64 { return m.Stored }))
 	}
 	rates.Lines[0].Dashed = true
