@@ -121,7 +121,7 @@ func (q *Querier) ReadBack(ctx context.Context, p ReadBackPlan) (*ReadBack, erro
 		rb.Problem = fmt.Sprintf("stored %s samples, more than the %s acknowledged: another writer wrote the run's series, or samples were stored twice",
 			formatCount(rb.StoredSamples), formatCount(rb.SentSamples))
 	case rb.MissingSamples > 0:
-		rb.Problem = fmt.Sprintf("%s acknowledged samples are missing", formatCount(rb.MissingSamples))
+		rb.Problem = formatCount(rb.MissingSamples) + " acknowledged samples are missing"
 	case rb.SeriesFound < rb.SeriesExpected:
 		rb.Problem = fmt.Sprintf("%s of the %s series written are missing", formatCount(rb.SeriesExpected-rb.SeriesFound), formatCount(rb.SeriesExpected))
 	}
@@ -260,13 +260,15 @@ func (rb *ReadBack) Summary() string {
 		s += fmt.Sprintf("; queryable after %s p50, %s p99", seconds(rb.Freshness.P50), seconds(rb.Freshness.P99))
 	}
 	s += fmt.Sprintf("; the read-back read %s samples in %d queries", formatCount(rb.SamplesRead), rb.Queries)
-	if rb.Problem != "" {
-		s += ". FAILED: " + rb.Problem
-		for _, g := range append(rb.MissingByInstances, rb.MissingByTime...) {
-			s += fmt.Sprintf("; %s: %s of %s stored", g.Where, formatCount(g.Stored), formatCount(g.Expected))
-		}
+	if rb.Problem == "" {
+		return s
 	}
-	return s
+	var b strings.Builder
+	b.WriteString(s + ". FAILED: " + rb.Problem)
+	for _, g := range append(rb.MissingByInstances, rb.MissingByTime...) {
+		fmt.Fprintf(&b, "; %s: %s of %s stored", g.Where, formatCount(g.Stored), formatCount(g.Expected))
+	}
+	return b.String()
 }
 
 // RunSelector selects the run's series: CPU and Memory of its instances.

@@ -52,8 +52,7 @@ func (tbof telemetryBuilderOptionFunc) apply(mb *TelemetryBuilder) {
 // RegisterReceiverDummymetricsSeriesWrittenCallback sets callback for observable ReceiverDummymetricsSeriesWritten metric.
 func (builder *TelemetryBuilder) RegisterReceiverDummymetricsSeriesWrittenCallback(cb metric.Int64Callback) error {
 	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
-		cb(ctx, &observerInt64{inst: builder.ReceiverDummymetricsSeriesWritten, obs: o})
-		return nil
+		return cb(ctx, &observerInt64{inst: builder.ReceiverDummymetricsSeriesWritten, obs: o})
 	}, builder.ReceiverDummymetricsSeriesWritten)
 	if err != nil {
 		return err
@@ -67,8 +66,7 @@ func (builder *TelemetryBuilder) RegisterReceiverDummymetricsSeriesWrittenCallba
 // RegisterReceiverDummymetricsStageCallback sets callback for observable ReceiverDummymetricsStage metric.
 func (builder *TelemetryBuilder) RegisterReceiverDummymetricsStageCallback(cb metric.Int64Callback) error {
 	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
-		cb(ctx, &observerInt64{inst: builder.ReceiverDummymetricsStage, obs: o})
-		return nil
+		return cb(ctx, &observerInt64{inst: builder.ReceiverDummymetricsStage, obs: o})
 	}, builder.ReceiverDummymetricsStage)
 	if err != nil {
 		return err
@@ -82,8 +80,7 @@ func (builder *TelemetryBuilder) RegisterReceiverDummymetricsStageCallback(cb me
 // RegisterReceiverDummymetricsTargetRateCallback sets callback for observable ReceiverDummymetricsTargetRate metric.
 func (builder *TelemetryBuilder) RegisterReceiverDummymetricsTargetRateCallback(cb metric.Float64Callback) error {
 	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
-		cb(ctx, &observerFloat64{inst: builder.ReceiverDummymetricsTargetRate, obs: o})
-		return nil
+		return cb(ctx, &observerFloat64{inst: builder.ReceiverDummymetricsTargetRate, obs: o})
 	}, builder.ReceiverDummymetricsTargetRate)
 	if err != nil {
 		return err
@@ -119,7 +116,7 @@ func (builder *TelemetryBuilder) Shutdown() {
 	builder.mu.Lock()
 	defer builder.mu.Unlock()
 	for _, reg := range builder.registrations {
-		reg.Unregister()
+		_ = reg.Unregister()
 	}
 }
 
