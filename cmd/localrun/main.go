@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -34,8 +35,10 @@ func main() {
 	}
 }
 
+// envOr is the variable's value when it is set, even empty (WEB_ADDR= turns the
+// live page off), else def.
 func envOr(key, def string) string {
-	if v := os.Getenv(key); v != "" {
+	if v, set := os.LookupEnv(key); set {
 		return v
 	}
 	return def
@@ -57,9 +60,13 @@ func run(promAddr string, zpages bool, progressEvery time.Duration, web string, 
 		if err != nil {
 			return fmt.Errorf("PROMETHEUS_WRITE_URL: %w", err)
 		}
-		// AMP is signed; the query API is read only where it can be derived.
+		// Every request to AMP is signed, the runner's own too (the canary, the
+		// read-back), in the workspace's region unless AWS_REGION says otherwise.
 		opts.Backend.SigV4Region = os.Getenv("AWS_REGION")
-		if opts.Backend.SigV4Region == "" && !runner.IsAMP(u) {
+		if opts.Backend.SigV4Region == "" && runner.IsAMP(u) {
+			opts.Backend.SigV4Region, _, _ = strings.Cut(strings.TrimPrefix(u.Hostname(), "aps-workspaces."), ".")
+		}
+		if opts.Backend.SigV4Region == "" {
 			return errors.New("AWS_REGION must be set: the SigV4 region can only be inferred from an aps-workspaces.<region>.amazonaws.com host")
 		}
 		fmt.Printf("Writing to %s, signed with SigV4 (service aps) with the default AWS credentials\n", opts.Backend.WriteURL)

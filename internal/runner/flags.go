@@ -20,7 +20,7 @@ func BackendFlags(fs *flag.FlagSet) func() (Backend, error) {
 	var headers listFlag
 	fs.Var(&headers, "header", `HTTP header "Name: value" sent with every write and query, e.g. -header "X-Scope-OrgID: loadtest" (repeatable)`)
 	tokenFile := fs.String("bearer-token-file", "", "file holding a bearer token sent with every write and query")
-	region := fs.String("aws-region", "", "sign with SigV4 for AMP in this region (default: AWS_REGION, for an AMP URL)")
+	region := fs.String("aws-region", "", "sign every write and query with SigV4 (service aps) in this region; for an AMP URL, the workspace's region by default")
 	return func() (Backend, error) {
 		b := Backend{WriteURL: *writeURL, QueryURL: *queryURL, SigV4Region: *region}
 		var errs []error

@@ -24,9 +24,9 @@ import (
 // parse, fails `validate` and the start-up. The rest passes both: the collector
 // starts and finds out at the first request, which it retries silently until
 // retry_on_failure.max_elapsed_time (SINK_MAX_RETRY_TIME, set here to 5 s, the
-// least that max_interval allows; without limit by default), and then logs the
-// cause. `make run` checks all of these
-// before it starts the collector (internal/endpointcheck).
+// least that max_interval allows; 8 s by default), and then logs the cause. The
+// runner (make run, the load test, the bench) checks all of these before it starts
+// the collector (runner.Backend.Check).
 func TestBadEndpoints(t *testing.T) {
 	plain := httptest.NewServer(http.NotFoundHandler())
 	t.Cleanup(plain.Close)

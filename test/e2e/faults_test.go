@@ -330,3 +330,30 @@ func TestStopDuringOutage(t *testing.T) {
 		})
 	}
 }
+
+// TestStopWithFullBatchesDuringOutage stops the collector at full speed while the
+// backend holds every request without answering: full batches of several
+// requests each, in flight, queued and buffered. The shipped limits still end the
+// stop within 30 s, with and without the queue, and what was not stored is
+// reported (a batch counts whole, so reported + stored may exceed emitted).
+func TestStopWithFullBatchesDuringOutage(t *testing.T) {
+	for _, queue := range []string{"false", "true"} {
+		t.Run("queue "+queue, func(t *testing.T) {
+			prom := startPrometheus(t, runner.PrometheusOptions{})
+			front := startFaultFront(t, prom)
+			col := startCollector(t, map[string]string{
+				"PROMETHEUS_WRITE_URL": front.WriteURL, "GENERATOR_PAUSE": "0", "GENERATOR_INSTANCES": "1000", "SINK_QUEUE_ENABLED": queue,
+			})
+			waitAccepted(t, front, 10, 60*time.Second)
+			front.Inject(backend.Fault{Hang: true})
+			time.Sleep(3 * time.Second)
+			o := stopAndAccount(t, col, prom, 60*time.Second)
+			assert.Zero(t, o.ExitCode)
+			assert.Less(t, o.StopTime, 30*time.Second, "time to stop")
+			assert.Positive(t, o.LostLines)
+			assert.GreaterOrEqual(t, o.Stored+o.Lost, o.Emitted, "everything emitted is stored or reported lost")
+			t.Logf("queue %s: stopped in %s; %d emitted, %d stored, %d reported lost in %d lines",
+				queue, o.StopTime.Round(10*time.Millisecond), o.Emitted, o.Stored, o.Lost, o.LostLines)
+		})
+	}
+}

@@ -107,10 +107,10 @@ func setEnv(b *testing.B, env map[string]string) {
 // shipped configuration into the in-process sink, at full speed, until the sink
 // has counted b.N samples: one op is one sample that arrived. The modes:
 //
-//   - ordered: as shipped (one queue consumer, SINK_PARALLELISM requests of a batch in parallel);
+//   - ordered: with the exporter's queue (one queue consumer, SINK_PARALLELISM requests of a batch in parallel);
 //   - unordered: the exporter's multiple-workers gate on, num_consumers = SINK_PARALLELISM,
 //     one request at a time per batch;
-//   - sync: as ordered, with remote_write_queue disabled (SINK_QUEUE_ENABLED=false), so
+//   - sync: as shipped, without the queue (remote_write_queue disabled), so
 //     that the export blocks the batch processor and, through it, the receiver.
 //
 // dropped-% is the share of the samples the receiver had handed over that never
@@ -122,6 +122,8 @@ func BenchmarkPipeline(b *testing.B) {
 			sink, sinkURL := newSink(b)
 			setEnv(b, benchEnv)
 			b.Setenv("PROMETHEUS_WRITE_URL", sinkURL)
+			// The shipped configuration has no queue; the other modes turn it on.
+			b.Setenv("SINK_QUEUE_ENABLED", "true")
 			if mode == "sync" {
 				b.Setenv("SINK_QUEUE_ENABLED", "false")
 			}
