@@ -86,18 +86,20 @@ the measurement window, after the warm-up; *stored/s* what a local Prometheus ap
 sample the collector counted as not delivered (refused by the memory limiter, failed, dropped at a full
 queue; a failed batch counts whole); *rejected* the samples a local Prometheus refused as out of order,
 too old or out of bounds. Latency is per write request. *limited by* applies the load test's rule: the
-generator when the backend answered in time and refused nothing while the generator fell behind its
-schedule or spent less than a fifth of its time waiting for the pipeline. CPU is user + system time per acknowledged
+collector when the backend answered in time and refused nothing while the generator fell behind its
+schedule or, at pause 0, the requests in flight waited on the backend less than half the time. CPU is
+user + system time per acknowledged
 sample and in cores; *other cores* is what the rest of the machine used meanwhile: above ~0.2 the point
 ran under contention.
 `
 
 // limitedBy names what held the point back, by the load test's rule: the
-// generator when the backend answered in time and refused nothing while the
-// generator fell behind or hardly waited for the pipeline; the backend otherwise.
+// collector when the backend answered in time and refused nothing while the
+// generator fell behind or the requests in flight were idle half the time; the
+// backend otherwise.
 func limitedBy(r Result) string {
-	if runner.GeneratorLimited(r.Measurement, runner.DefaultSLO, r.Point.GenParallelism) {
-		return "generator"
+	if runner.GeneratorLimited(r.Measurement, runner.DefaultSLO, r.Point.SinkParallelism) {
+		return "collector"
 	}
 	return "backend"
 }

@@ -28,9 +28,11 @@ type Measurement struct {
 
 	// The write requests: their latency, their answers by status, and their
 	// compressed bytes.
-	Latency   Quantiles          `json:"latency_seconds"`
-	Responses map[string]float64 `json:"responses"`
-	Bytes     float64            `json:"request_bytes"`
+	Latency Quantiles `json:"latency_seconds"`
+	// RequestSeconds is the time the requests took, summed.
+	RequestSeconds float64            `json:"request_seconds"`
+	Responses      map[string]float64 `json:"responses"`
+	Bytes          float64            `json:"request_bytes"`
 
 	CollectorCPU float64 `json:"collector_cpu_seconds"`
 	OtherCPU     float64 `json:"other_cpu_seconds"`
@@ -65,6 +67,7 @@ func Measure(w Window) Measurement {
 		EnqueueFailed:   w.Collector(MetricEnqueueFailed),
 		Latency:         Quantiles{P50: nanToZero(requests.Quantile(0.5)), P90: nanToZero(requests.Quantile(0.9)), P99: nanToZero(requests.Quantile(0.99))},
 		Responses:       w.Responses(),
+		RequestSeconds:  requests.Sum,
 		Bytes:           w.To.Collector.Histogram(MetricRequestBytes, nil).Sum - w.From.Collector.Histogram(MetricRequestBytes, nil).Sum,
 		CollectorCPU:    w.CollectorCPU().Seconds(),
 		OtherCPU:        w.OtherCPU().Seconds(),

@@ -132,19 +132,20 @@ func (m Measurement) ErrorRatio() float64 {
 	return failed / requests
 }
 
-// GeneratorLimited tells a window in which the generator, not the backend, was
+// GeneratorLimited tells a window in which the collector, not the backend, was
 // the limit: the backend answered in time and refused nothing, and the generator
-// fell behind its schedule, or, without a schedule (a pause of 0), its workers
-// spent less than a fifth of the time waiting for the pipeline to take their
-// payloads. The load test's verdict and the bench use this one rule.
-func GeneratorLimited(m Measurement, slo SLO, workers int) bool {
+// fell behind its schedule, or, without a schedule (a pause of 0), the sink's
+// requests in flight waited on the backend less than half the time (the
+// collector could not make and send samples faster than the backend took them).
+// The load test's verdict and the bench use this one rule.
+func GeneratorLimited(m Measurement, slo SLO, sink int) bool {
 	if m.ErrorRatio() > slo.ErrorRatio || m.Latency.P99 > slo.P99.Seconds() {
 		return false
 	}
 	if m.Scheduled > 0 {
 		return m.Shortfall > (1-slo.AckRatio)*m.Scheduled
 	}
-	return workers > 0 && m.Seconds > 0 && m.HeldBackSeconds < 0.2*m.Seconds*float64(workers)
+	return sink > 0 && m.Seconds > 0 && m.RequestSeconds < 0.5*m.Seconds*float64(sink)
 }
 
 // Decide sums up the stages: what the backend acknowledged in the passing stage

@@ -73,21 +73,22 @@ func TestJudge(t *testing.T) {
 
 func TestGeneratorLimited(t *testing.T) {
 	for _, tc := range []struct {
-		name    string
-		m       Measurement
-		workers int
-		want    bool
+		name string
+		m    Measurement
+		sink int
+		want bool
 	}{
 		{"scheduled, behind by more than 5 %", healthy(func(m *Measurement) { m.Shortfall = 5001 }), 0, true},
 		{"scheduled, behind by 5 %", healthy(func(m *Measurement) { m.Shortfall = 5000 }), 4, false},
 		{"scheduled, errors", healthy(func(m *Measurement) { m.Shortfall, m.Responses["500"] = 5e4, 2 }), 0, false},
 		{"scheduled, slow", healthy(func(m *Measurement) { m.Shortfall, m.Latency.P99 = 5e4, 1.01 }), 0, false},
-		{"unscheduled, workers rarely held back", healthy(func(m *Measurement) { m.Scheduled, m.HeldBackSeconds = 0, 7.9 }), 4, true},
-		{"unscheduled, workers held back", healthy(func(m *Measurement) { m.Scheduled, m.HeldBackSeconds = 0, 8 }), 4, false},
-		{"unscheduled, no workers known", healthy(func(m *Measurement) { m.Scheduled, m.HeldBackSeconds = 0, 0 }), 0, false},
-		{"unscheduled, slow", healthy(func(m *Measurement) { m.Scheduled, m.HeldBackSeconds, m.Latency.P99 = 0, 0, 2 }), 4, false},
+		// healthy is 10 s long: 4 requests in flight offer 40 s of waiting.
+		{"unscheduled, requests in flight idle more than half the time", healthy(func(m *Measurement) { m.Scheduled, m.RequestSeconds = 0, 19.9 }), 4, true},
+		{"unscheduled, requests in flight busy", healthy(func(m *Measurement) { m.Scheduled, m.RequestSeconds = 0, 20 }), 4, false},
+		{"unscheduled, no sink known", healthy(func(m *Measurement) { m.Scheduled, m.RequestSeconds = 0, 0 }), 0, false},
+		{"unscheduled, slow", healthy(func(m *Measurement) { m.Scheduled, m.RequestSeconds, m.Latency.P99 = 0, 0, 2 }), 4, false},
 	} {
-		assert.Equal(t, tc.want, GeneratorLimited(tc.m, DefaultSLO, tc.workers), tc.name)
+		assert.Equal(t, tc.want, GeneratorLimited(tc.m, DefaultSLO, tc.sink), tc.name)
 	}
 }
 
