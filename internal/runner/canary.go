@@ -57,35 +57,49 @@ func (b Backend) NewCanary(q *Querier, run string) (*Canary, error) {
 // Selector selects the canary's series.
 func (c *Canary) Selector() string { return fmt.Sprintf("%s{run=%q}", CanaryMetric, c.run) }
 
-// Probe writes the next canary sample and waits until a query sees it, polling
-// every poll; it records and returns the delay from the acknowledgement.
+// canaryResend is how long a probe waits for its sample before it writes another:
+// a sample the backend lost then costs that long, not the probe's timeout.
+const canaryResend = 5 * time.Second
+
+// Probe writes the next canary sample and waits until a query sees it (or a later
+// one), polling every poll; it records and returns the delay from the
+// acknowledgement of the sample seen.
 func (c *Canary) Probe(ctx context.Context, poll, timeout time.Duration) (time.Duration, error) {
-	c.seq++
-	seq := c.seq
-	if err := c.write(ctx, float64(seq), time.Now()); err != nil {
-		return 0, err
-	}
-	acked := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	first := c.seq + 1
+	acked := map[int]time.Time{}
+	var lastWrite time.Time
 	promql := fmt.Sprintf("max_over_time(%s[5m])", c.Selector())
 	for {
+		if time.Since(lastWrite) >= canaryResend {
+			c.seq++
+			if err := c.write(ctx, float64(c.seq), time.Now()); err != nil {
+				return 0, err
+			}
+			lastWrite = time.Now()
+			acked[c.seq] = lastWrite
+		}
 		v, err := c.querier.Scalar(ctx, promql, time.Now())
 		if err == nil {
 			c.mu.Lock()
-			c.reads += math.Min(float64(seq), 300) // what max_over_time read, at most one sample a second
+			c.reads += math.Min(float64(c.seq), 300) // what max_over_time read, at most one sample a second
 			c.mu.Unlock()
-			if v >= float64(seq) {
-				delay := time.Since(acked)
+			if at, ok := acked[int(v)]; ok && int(v) >= first {
+				delay := time.Since(at)
 				c.mu.Lock()
-				c.freshness = append(c.freshness, Fresh{Acked: acked, Delay: delay})
+				c.freshness = append(c.freshness, Fresh{Acked: at, Delay: delay})
 				c.mu.Unlock()
 				return delay, nil
 			}
 		}
 		select {
 		case <-ctx.Done():
-			return 0, fmt.Errorf("canary sample %d not queryable %s after the backend acknowledged it: %w", seq, timeout, ctx.Err())
+			which := fmt.Sprintf("canary sample %d", first)
+			if c.seq > first {
+				which = fmt.Sprintf("canary samples %d to %d (one every %s)", first, c.seq, canaryResend)
+			}
+			return 0, fmt.Errorf("%s not queryable %s after the backend acknowledged it: %w", which, timeout, ctx.Err())
 		case <-time.After(poll):
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -181,6 +182,33 @@ func TestLoadTestReadBackFindsSilentLoss(t *testing.T) {
 	assert.InEpsilon(t, dropped, v.ReadBack.MissingSamples, 0.01, "missing samples found against dropped")
 	assert.Contains(t, v.ReadBack.Problem, "acknowledged samples are missing")
 	assert.NotEmpty(t, v.ReadBack.MissingByInstances)
+}
+
+// TestCanaryOutlivesALostSample: the backend acknowledges the canary's first write
+// and drops it. The probe writes another after a few seconds and times the one it
+// sees, instead of waiting out its timeout (which held a read-back for minutes).
+func TestCanaryOutlivesALostSample(t *testing.T) {
+	prom := startPrometheus(t, runner.PrometheusOptions{})
+	forward := backend.Forward(prom.URL)
+	dropAll := backend.DropSeries(1, forward)
+	var writes atomic.Int64
+	srv := standIn(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && writes.Add(1) == 1 {
+			dropAll.ServeHTTP(w, r)
+			return
+		}
+		forward.ServeHTTP(w, r)
+	}))
+	canary, err := runner.Backend{WriteURL: srv.WriteURL}.NewCanary(querier(t, prom), "lost-canary")
+	require.NoError(t, err)
+
+	began := time.Now()
+	delay, err := canary.Probe(t.Context(), 25*time.Millisecond, time.Minute)
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), dropAll.Dropped(), "the first write was dropped")
+	assert.Less(t, time.Since(began), 30*time.Second, "the probe did not wait out its timeout")
+	assert.Less(t, delay, time.Since(began)-time.Second, "the delay is timed from the sample seen, not the one lost")
+	assert.Len(t, canary.Freshness(began, time.Now()), 1)
 }
 
 // TestLoadTestSignsQueriesForAMP puts AWS's signature check in front of both the
