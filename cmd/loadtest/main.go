@@ -297,7 +297,10 @@ func (t *test) readBack(ctx context.Context, canary *runner.Canary) (*runner.Rea
 		First: t.o.offset, Instances: int64(t.o.instances), From: t.launched, To: time.Now(),
 		Sent: c.Sum(runner.MetricSent, nil), Failed: c.Sum(runner.MetricSendFailed, nil),
 		SeriesExpected: c.Sum(runner.MetricSeriesWritten, nil), Expected: c.By(runner.MetricAcceptedByBlock, "instances", nil),
-		SentBySecond: runner.PerSecond(t.snaps, t.launched, runner.MetricSent), MaxSamplesPerQuery: t.o.maxQuerySamples,
+		MaxSamplesPerQuery: t.o.maxQuerySamples,
+	}
+	for _, s := range t.snaps {
+		plan.Acked = append(plan.Acked, runner.Acked{At: s.At, Samples: s.Collector.Sum(runner.MetricSent, nil)})
 	}
 	rb, err := t.r.Querier.ReadBack(ctx, plan)
 	if rb != nil {

@@ -4,6 +4,7 @@
 package runner
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -44,6 +45,12 @@ type ReadBack struct {
 	Problem string `json:"problem,omitempty"`
 }
 
+// Acked is what the backend had acknowledged in all at a time.
+type Acked struct {
+	At      time.Time
+	Samples float64
+}
+
 // Gap is where samples went missing.
 type Gap struct {
 	Where    string  `json:"where"`
@@ -60,9 +67,9 @@ type ReadBackPlan struct {
 	// receiver handed over, by instance block ("I0000000000-I0000000029").
 	Sent, Failed, SeriesExpected float64
 	Expected                     map[string]float64
-	// SentBySecond is what the backend acknowledged each second since From, to
-	// find the windows that lost samples.
-	SentBySecond []float64
+	// Acked is what the backend had acknowledged in all at each snapshot, to find
+	// when samples went missing.
+	Acked []Acked
 	// MaxSamplesPerQuery keeps each query under the backend's limit of samples
 	// a query may load (Prometheus's --query.max-samples is 50 million).
 	MaxSamplesPerQuery float64
@@ -182,11 +189,14 @@ func missingByBlock(expected map[string]float64, stored map[int64]float64) []Gap
 	return worst(gaps)
 }
 
-// missingByTime counts what is stored in each 10-second window of the run and
-// compares it with what the backend acknowledged in that window.
+// missingByTime finds when acknowledged samples went missing. A sample acknowledged
+// by t has a timestamp before t+1s (the generator runs at most a second ahead), so
+// what was acknowledged by t less what is stored up to t+1s is a lower bound on
+// what was lost by t, whatever the delay between a sample's timestamp and its
+// acknowledgement. Named are the 10-second windows where that bound grew most.
 func (q *Querier) missingByTime(ctx context.Context, p ReadBackPlan, rb *ReadBack) error {
-	const step = 10 * time.Second
-	v, _, _, err := q.api.QueryRange(ctx, StoredIn(p.First, p.Instances, step), promv1Range(p.From.Add(step), p.To.Add(step), step))
+	const step, lead = 10 * time.Second, time.Second
+	v, _, _, err := q.api.QueryRange(ctx, StoredIn(p.First, p.Instances, step), promv1Range(p.From.Add(step), p.To.Add(step+lead), step))
 	if err != nil {
 		return err
 	}
@@ -195,21 +205,42 @@ func (q *Querier) missingByTime(ctx context.Context, p ReadBackPlan, rb *ReadBac
 	if !ok || len(m) == 0 {
 		return nil
 	}
-	var gaps []Gap
-	for _, point := range m[0].Values {
-		end := point.Timestamp.Time()
-		rb.SamplesRead += float64(point.Value)
-		want := 0.0
-		for s := int(end.Add(-step).Sub(p.From).Seconds()); s < int(end.Sub(p.From).Seconds()) && s < len(p.SentBySecond); s++ {
-			if s >= 0 {
-				want += p.SentBySecond[s]
+	ackedBy := func(t time.Time) float64 {
+		n := 0.0
+		for _, a := range p.Acked {
+			if !a.At.After(t) {
+				n = a.Samples
 			}
 		}
-		if float64(point.Value) < 0.99*want {
-			gaps = append(gaps, Gap{Where: fmt.Sprintf("%s to %s", end.Add(-step).Format("15:04:05"), end.Format("15:04:05")), Expected: want, Stored: float64(point.Value)})
-		}
+		return n
 	}
-	rb.MissingByTime = worst(gaps)
+	type growth struct {
+		gap  Gap
+		at   time.Time
+		more float64
+	}
+	var grew []growth
+	stored, bound, ackedBefore := 0.0, 0.0, 0.0
+	for _, point := range m[0].Values {
+		end := point.Timestamp.Time()
+		stored += float64(point.Value)
+		rb.SamplesRead += float64(point.Value)
+		acked := ackedBy(end.Add(-lead))
+		if missing := acked - stored; missing > bound {
+			if more := missing - bound; more > 0.01*(acked-ackedBefore) {
+				grew = append(grew, growth{Gap{Where: "by " + end.Format("15:04:05"), Expected: acked, Stored: stored}, end, more})
+			}
+			bound = missing
+		}
+		ackedBefore = acked
+	}
+	slices.SortStableFunc(grew, func(a, b growth) int { return cmp.Compare(b.more, a.more) })
+	grew = grew[:min(len(grew), 3)]
+	slices.SortFunc(grew, func(a, b growth) int { return a.at.Compare(b.at) })
+	rb.MissingByTime = nil
+	for _, g := range grew {
+		rb.MissingByTime = append(rb.MissingByTime, g.gap)
+	}
 	return nil
 }
 

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
-	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -106,7 +105,10 @@ func TestReadBack(t *testing.T) {
 	plan := ReadBackPlan{
 		First: 0, Instances: 30, From: from, To: from.Add(60 * time.Second), Sent: 3600, SeriesExpected: 60,
 		Expected:     map[string]float64{"I0000000000-I0000000009": 1200, "I0000000010-I0000000019": 1200, "I0000000020-I0000000029": 1200},
-		SentBySecond: slices.Repeat([]float64{60}, 60), MaxSamplesPerQuery: 1e6,
+		MaxSamplesPerQuery: 1e6,
+	}
+	for s := range 61 {
+		plan.Acked = append(plan.Acked, Acked{At: from.Add(time.Duration(s) * time.Second), Samples: float64(60 * s)})
 	}
 	for _, tc := range []struct {
 		name      string
@@ -126,7 +128,7 @@ func TestReadBack(t *testing.T) {
 			}
 		}), problem: "300 acknowledged samples are missing", missing: 300, queries: 3,
 			byBlock:   []Gap{{Where: "instances I0000000010-I0000000019", Expected: 1200, Stored: 900}},
-			inSummary: "FAILED: 300 acknowledged samples are missing; instances I0000000010-I0000000019: 900 of 1,200 stored; 03:04:10 to 03:04:20: 300 of 600 stored"},
+			inSummary: "FAILED: 300 acknowledged samples are missing; instances I0000000010-I0000000019: 900 of 1,200 stored; by 03:04:20: 900 of 1,140 stored"},
 		{name: "more stored than acknowledged", counts: full(func(c map[string]map[int64]float64) { c["Memory"][5] = 70 }),
 			problem: "stored 3,610 samples, more than the 3,600 acknowledged: another writer", queries: 2},
 		{name: "more stored, but a failed batch may have been stored", counts: full(func(c map[string]map[int64]float64) { c["Memory"][5] = 70 }),
@@ -152,7 +154,8 @@ func TestReadBack(t *testing.T) {
 			assert.Equal(t, tc.failed == 0, rb.Exact)
 			assert.Contains(t, rb.Summary(), tc.inSummary)
 			if tc.missing > 0 {
-				assert.Equal(t, []Gap{{Where: "03:04:10 to 03:04:20", Expected: 600, Stored: 300}}, rb.MissingByTime)
+				assert.Equal(t, []Gap{{Where: "by 03:04:20", Expected: 1140, Stored: 900}}, rb.MissingByTime,
+					"a lower bound: a sample acknowledged by 03:04:19 has a timestamp before 03:04:20")
 			}
 		})
 	}

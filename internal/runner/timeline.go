@@ -92,18 +92,3 @@ func TimelineCharts(moments []Moment) []Chart {
 	return []Chart{rates, latency, responses}
 }
 
-// PerSecond is what a collector counter counted in each second since from.
-func PerSecond(snaps []Snapshot, from time.Time, name string) []float64 {
-	var out []float64
-	for i := 1; i < len(snaps); i++ {
-		s := int(snaps[i].At.Sub(from).Seconds())
-		if s < 0 {
-			continue
-		}
-		for len(out) <= s {
-			out = append(out, 0)
-		}
-		out[s] += snaps[i].Collector.Sum(name, nil) - snaps[i-1].Collector.Sum(name, nil)
-	}
-	return out
-}

@@ -77,15 +77,6 @@ func TestTimeline(t *testing.T) {
 	assert.Empty(t, Timeline(snaps[:1], start, time.Second))
 }
 
-func TestPerSecond(t *testing.T) {
-	from := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
-	snaps := snapshots(t, from.Add(-500*time.Millisecond))
-	snaps = append(snaps, Snapshot{At: from.Add(2500 * time.Millisecond), Collector: telemetry(t, 0, 0, 4000, 0, 0, 0, 0, 0)})
-	assert.Equal(t, []float64{900, 1900, 1200}, PerSecond(snaps, from, MetricSent))
-	assert.Equal(t, []float64{0, 1900, 1200}, PerSecond(snaps[1:], from, MetricSent))
-	assert.Empty(t, PerSecond(snaps, from.Add(time.Hour), MetricSent))
-}
-
 func TestTimelineCharts(t *testing.T) {
 	start := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 	moments := Timeline(snapshots(t, start), start, time.Second)
