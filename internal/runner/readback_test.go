@@ -104,7 +104,7 @@ func TestReadBack(t *testing.T) {
 	}
 	plan := ReadBackPlan{
 		First: 0, Instances: 30, From: from, To: from.Add(60 * time.Second), Sent: 3600, SeriesExpected: 60,
-		Expected:     map[string]float64{"I0000000000-I0000000009": 1200, "I0000000010-I0000000019": 1200, "I0000000020-I0000000029": 1200},
+		Expected:           map[string]float64{"I0000000000-I0000000009": 1200, "I0000000010-I0000000019": 1200, "I0000000020-I0000000029": 1200},
 		MaxSamplesPerQuery: 1e6,
 	}
 	for s := range 61 {

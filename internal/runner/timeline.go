@@ -91,4 +91,3 @@ func TimelineCharts(moments []Moment) []Chart {
 	}
 	return []Chart{rates, latency, responses}
 }
-
