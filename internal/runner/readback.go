@@ -246,7 +246,9 @@ func (q *Querier) missingByTime(ctx context.Context, p ReadBackPlan, rb *ReadBac
 
 // worst keeps the three gaps that lost most.
 func worst(gaps []Gap) []Gap {
-	slices.SortFunc(gaps, func(a, b Gap) int { return int((b.Expected - b.Stored) - (a.Expected - a.Stored)) })
+	slices.SortFunc(gaps, func(a, b Gap) int {
+		return cmp.Or(cmp.Compare(b.Expected-b.Stored, a.Expected-a.Stored), strings.Compare(a.Where, b.Where))
+	})
 	return gaps[:min(len(gaps), 3)]
 }
 

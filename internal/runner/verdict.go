@@ -4,6 +4,7 @@
 package runner
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"net/http"
@@ -221,7 +222,10 @@ func Cause(status int, body string) string {
 	if len(text) > 60 {
 		text = text[:60] + "…"
 	}
-	return strings.TrimSpace(strconv.Itoa(status) + " " + http.StatusText(status) + ": " + text)
+	if text == "" {
+		return strconv.Itoa(status) + " " + http.StatusText(status)
+	}
+	return strconv.Itoa(status) + " " + http.StatusText(status) + ": " + text
 }
 
 // Causes counts the failed write attempts the log reports between from and to.
@@ -239,12 +243,12 @@ func (l Log) Causes(from, to time.Time) map[string]float64 {
 func mainCause(causes map[string]float64, responses map[string]float64) string {
 	if len(causes) > 0 {
 		keys := slices.Collect(maps.Keys(causes))
-		slices.SortFunc(keys, func(a, b string) int { return int(causes[b] - causes[a]) })
+		slices.SortFunc(keys, func(a, b string) int { return cmp.Or(cmp.Compare(causes[b], causes[a]), strings.Compare(a, b)) })
 		return keys[0]
 	}
 	worst, n := "", 0.0
 	for code, c := range responses {
-		if code >= "300" && c > n {
+		if code >= "300" && (c > n || c == n && code < worst) {
 			worst, n = code, c
 		}
 	}

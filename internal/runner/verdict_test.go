@@ -139,6 +139,7 @@ func TestCause(t *testing.T) {
 		{413, "", "413 request too large"},
 		{413, "http: request body too large", "413 request too large"},
 		{500, " boom \n", "500 Internal Server Error: boom"},
+		{502, "", "502 Bad Gateway"},
 		{503, strings.Repeat("x", 70), "503 Service Unavailable: " + strings.Repeat("x", 60) + "…"},
 	} {
 		assert.Equal(t, tc.want, Cause(tc.status, tc.body), tc.body)
