@@ -168,3 +168,10 @@ func TestFormatCount(t *testing.T) {
 		assert.Equal(t, want, formatCount(v))
 	}
 }
+
+func TestMainCauseTies(t *testing.T) {
+	for range 20 { // map order varies from run to run: a tie must not
+		assert.Equal(t, "400 out-of-order samples", mainCause(map[string]float64{"429 ingestion rate limit exceeded": 3, "400 out-of-order samples": 3}, nil))
+		assert.Equal(t, "answered 429", mainCause(nil, map[string]float64{"204": 9, "503": 2, "429": 2}))
+	}
+}
