@@ -58,29 +58,39 @@ func Decode(r *http.Request) (*Request, error) {
 		return &Request{Body: body}, fmt.Errorf("snappy: %w", err)
 	}
 	req := &Request{Body: body, Size: len(raw)}
-	err = walk(raw, func(s Series) { req.Series = append(req.Series, s); req.Samples += s.Samples }, true)
+	err = walk(raw, rw1Series, func(s Series) { req.Series = append(req.Series, s); req.Samples += s.Samples }, true)
 	return req, err
 }
 
 // Count counts the series entries and samples of a decompressed WriteRequest
 // without allocating.
 func Count(raw []byte) (series, samples int, err error) {
-	err = walk(raw, func(s Series) { series++; samples += s.Samples }, false)
+	err = walk(raw, rw1Series, func(s Series) { series++; samples += s.Samples }, false)
 	return series, samples, err
 }
 
+// CountV2 is Count for a remote-write 2.0 Request, whose time series are field 5
+// and keep their samples in field 2 as 1.0's do.
+func CountV2(raw []byte) (series, samples int, err error) {
+	err = walk(raw, rw2Series, func(s Series) { series++; samples += s.Samples }, false)
+	return series, samples, err
+}
+
+// The field of a request's time series in remote write 1.0 and 2.0.
+const rw1Series, rw2Series protowire.Number = 1, 5
+
 var errMalformed = errors.New("malformed remote-write request")
 
-// walk calls fn for every TimeSeries (field 1) of a WriteRequest. Only with full
-// does each Series get its labels and timestamps, which allocates.
-func walk(b []byte, fn func(Series), full bool) error {
+// walk calls fn for every TimeSeries (field seriesField) of a request. Only with
+// full (1.0 only) does each Series get its labels and timestamps, which allocates.
+func walk(b []byte, seriesField protowire.Number, fn func(Series), full bool) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
 			return errMalformed
 		}
 		b = b[n:]
-		if num != 1 || typ != protowire.BytesType {
+		if num != seriesField || typ != protowire.BytesType {
 			if n = protowire.ConsumeFieldValue(num, typ, b); n < 0 {
 				return errMalformed
 			}

@@ -11,6 +11,8 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -130,6 +132,7 @@ func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body := bytes.NewBuffer(buf[0][:0])
 	_, err := body.ReadFrom(r.Body)
 	buf[0] = body.Bytes()
+	v2 := strings.Contains(r.Header.Get("Content-Type"), "io.prometheus.write.v2.Request")
 	n := 0
 	if err == nil {
 		n, err = snappy.DecodedLen(buf[0])
@@ -142,7 +145,11 @@ func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	series, samples := 0, 0
 	if err == nil {
-		series, samples, err = Count(buf[1])
+		count := Count
+		if v2 {
+			count = CountV2
+		}
+		series, samples, err = count(buf[1])
 	}
 	if err != nil {
 		s.rejected.Add(1)
@@ -154,6 +161,11 @@ func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.samples.Add(int64(samples))
 	s.bytes.Add(int64(len(buf[0])))
 	s.rawBytes.Add(int64(n))
+	if v2 { // what a 2.0 receiver must say it wrote
+		w.Header().Set("X-Prometheus-Remote-Write-Samples-Written", strconv.Itoa(samples))
+		w.Header().Set("X-Prometheus-Remote-Write-Histograms-Written", "0")
+		w.Header().Set("X-Prometheus-Remote-Write-Exemplars-Written", "0")
+	}
 	w.WriteHeader(http.StatusNoContent)
 }
 

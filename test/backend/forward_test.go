@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/golang/snappy"
+	writev2 "github.com/prometheus/prometheus/prompb/io/prometheus/write/v2"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -115,6 +116,20 @@ func TestSink(t *testing.T) {
 	assert.Equal(t, int64(2*len(body)), sink.Bytes())
 	assert.Equal(t, int64(2*len(raw)), sink.RawBytes())
 
+	// Remote write 2.0: its series are field 5, their labels references into symbols.
+	v2 := &writev2.Request{Symbols: []string{"", "__name__", "CPU", "InstanceId", "I0000000001"}, Timeseries: []writev2.TimeSeries{
+		{LabelsRefs: []uint32{1, 2, 3, 4}, Samples: []writev2.Sample{{Value: 1, Timestamp: 1}, {Value: 2, Timestamp: 2}, {Value: 3, Timestamp: 3}}},
+		{LabelsRefs: []uint32{1, 2}, Samples: []writev2.Sample{{Value: 1, Timestamp: 1}}},
+	}}
+	rawV2, err := v2.Marshal()
+	require.NoError(t, err)
+	r := writeRequest(t, srv.WriteURL, snappy.Encode(nil, rawV2))
+	r.Header.Set("Content-Type", "application/x-protobuf;proto=io.prometheus.write.v2.Request")
+	status, _ := do(t, r)
+	require.Equal(t, http.StatusNoContent, status)
+	assert.Equal(t, int64(10), sink.Series())
+	assert.Equal(t, int64(44), sink.Samples())
+
 	plain := writeRequest(t, srv.WriteURL, body)
 	plain.Header.Del("Content-Encoding")
 	for name, r := range map[string]*http.Request{
@@ -128,8 +143,8 @@ func TestSink(t *testing.T) {
 		assert.Equal(t, http.StatusBadRequest, status, name)
 	}
 	assert.Equal(t, int64(5), sink.Rejected())
-	assert.Equal(t, int64(2), sink.Requests(), "rejected requests count nothing else")
-	assert.Equal(t, int64(40), sink.Samples())
+	assert.Equal(t, int64(3), sink.Requests(), "rejected requests count nothing else")
+	assert.Equal(t, int64(44), sink.Samples())
 }
 
 // TestRecordImplicitOK checks that a handler that writes nothing counts as the 200

@@ -48,6 +48,9 @@ import (
 // the number of batches in flight (the bench command's "unordered" mode).
 const MultipleWorkersGate = "exporter.prometheusremotewritexporter.EnableMultipleWorkers"
 
+// RW2Gate is the exporter's feature gate that allows remote write 2.0.
+const RW2Gate = "exporter.prometheusremotewritexporter.enableSendingRW2"
+
 // Component IDs as named in collector-config.yaml.
 var (
 	receiverID  = component.MustNewID("dummymetrics")

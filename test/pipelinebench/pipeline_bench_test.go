@@ -6,10 +6,12 @@ package pipelinebench
 import (
 	"context"
 	"runtime"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	remoteapi "github.com/prometheus/client_golang/exp/api/remote"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
@@ -51,6 +53,7 @@ type meter struct {
 	startM, startB  uint64
 	running         bool
 	samples, series int64
+	wire, raw       int64 // request bodies, compressed and not
 }
 
 func processCPU() time.Duration {
@@ -95,6 +98,10 @@ func (m *meter) report(b *testing.B) {
 	if m.series > 0 {
 		b.ReportMetric(n/float64(m.series), "samples/series-entry")
 	}
+	if m.wire > 0 {
+		b.ReportMetric(float64(m.wire)/n, "wire-B/sample")
+		b.ReportMetric(float64(m.raw)/n, "raw-B/sample")
+	}
 }
 
 func setEnv(b *testing.B, env map[string]string) {
@@ -111,30 +118,38 @@ func setEnv(b *testing.B, env map[string]string) {
 //   - unordered: the exporter's multiple-workers gate on, num_consumers = SINK_PARALLELISM,
 //     one request at a time per batch;
 //   - sync: as shipped, without the queue (remote_write_queue disabled), so
-//     that the export blocks the batch processor and, through it, the receiver.
+//     that the export blocks the batch processor and, through it, the receiver;
+//   - sync-rw2: sync, sending remote write 2.0 (the exporter's feature gate).
+//
+// wire-B/sample and raw-B/sample are the request bodies per sample, compressed
+// and not.
 //
 // dropped-% is the share of the samples the receiver had handed over that never
 // reached the sink (the exporter's queue was full): the CPU spent on them is part
 // of cpu-ns/sample, which counts only samples that arrived.
 func BenchmarkPipeline(b *testing.B) {
-	for _, mode := range []string{"ordered", "unordered", "sync"} {
+	for _, mode := range []string{"ordered", "unordered", "sync", "sync-rw2"} {
 		b.Run("mode="+mode, func(b *testing.B) {
 			sink, sinkURL := newSink(b)
 			setEnv(b, benchEnv)
 			b.Setenv("PROMETHEUS_WRITE_URL", sinkURL)
 			// The shipped configuration has no queue; the other modes turn it on.
 			b.Setenv("SINK_QUEUE_ENABLED", "true")
-			if mode == "sync" {
+			if strings.HasPrefix(mode, "sync") {
 				b.Setenv("SINK_QUEUE_ENABLED", "false")
 			}
 			ctx := context.Background()
-			if mode == "unordered" {
-				restore, err := SetGate(MultipleWorkersGate, true)
+			gate := map[string]string{"unordered": MultipleWorkersGate, "sync-rw2": RW2Gate}[mode]
+			if gate != "" {
+				restore, err := SetGate(gate, true)
 				require.NoError(b, err)
 				defer restore()
 			}
 			cfg, err := LoadConfig(ctx, shippedConfig(b))
 			require.NoError(b, err)
+			if mode == "sync-rw2" {
+				cfg.Exporter.(*prometheusremotewriteexporter.Config).RemoteWriteProtoMsg = remoteapi.WriteV2MessageType
+			}
 			if mode == "unordered" {
 				exp := cfg.Exporter.(*prometheusremotewriteexporter.Config)
 				exp.RemoteWriteQueue.NumConsumers = *exp.MaxBatchRequestParallelism
@@ -153,7 +168,7 @@ func BenchmarkPipeline(b *testing.B) {
 				time.Sleep(time.Millisecond)
 			}
 			m.pause()
-			m.samples, m.series = sink.Samples(), sink.Series()
+			m.samples, m.series, m.wire, m.raw = sink.Samples(), sink.Series(), sink.Bytes(), sink.RawBytes()
 			b.StopTimer()
 			require.NoError(b, p.Shutdown(ctx))
 			require.Zero(b, sink.Rejected())
