@@ -94,8 +94,8 @@ type Point struct {
 	Pace            Pace
 	Mode            Mode
 	Protocol        Protocol
-	// Tag names the variant of the run (the -tag flag, e.g. "queue off"), to tell
-	// apart the lines of runs merged with -replot.
+	// Tag names the variant of the run (the -tag flag, e.g. "queue off") in the
+	// table and the chart's legend.
 	Tag string `json:",omitempty"`
 }
 

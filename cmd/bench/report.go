@@ -88,9 +88,8 @@ queue; a failed batch counts whole); *rejected* the samples a local Prometheus r
 too old or out of bounds. Latency is per write request. *limited by* applies the load test's rule: the
 collector when the backend answered in time and refused nothing while the generator fell behind its
 schedule or, at pause 0, the requests in flight waited on the backend less than half the time. CPU is
-user + system time per acknowledged
-sample and in cores; *other cores* is what the rest of the machine used meanwhile: above ~0.2 the point
-ran under contention.
+user + system time per acknowledged sample and in cores; *other cores* is what the rest of the machine
+used meanwhile: above ~0.2 the point ran under contention.
 `
 
 // limitedBy names what held the point back, by the load test's rule: the
@@ -169,11 +168,14 @@ func write(dir string, results []Result, cmdline string, out io.Writer) error {
 	return nil
 }
 
-// charts draws acknowledged samples/s and the collector's CPU per sample against
-// the sink parallelism, one line per everything else.
+// charts draws acknowledged samples/s, the collector's CPU per sample and the
+// compressed bytes per sample against the sink parallelism, one line per
+// everything else.
 func charts(results []Result) []runner.Chart {
-	rate := runner.Chart{XLabel: "sink parallelism (requests in flight)", YLabel: "acknowledged samples/s (thousands)"}
-	cpu := runner.Chart{XLabel: "sink parallelism (requests in flight)", YLabel: "collector CPU µs per acknowledged sample"}
+	const x = "sink parallelism (requests in flight)"
+	rate := runner.Chart{XLabel: x, YLabel: "acknowledged samples/s (thousands)"}
+	cpu := runner.Chart{XLabel: x, YLabel: "collector CPU µs per acknowledged sample"}
+	wire := runner.Chart{XLabel: x, YLabel: "bytes on the wire per acknowledged sample"}
 	lines := map[string]int{}
 	for _, r := range results {
 		if r.Err != "" {
@@ -185,21 +187,22 @@ func charts(results []Result) []runner.Chart {
 		if !ok {
 			i = len(rate.Lines)
 			lines[label] = i
-			for _, c := range []*runner.Chart{&rate, &cpu} {
+			for _, c := range []*runner.Chart{&rate, &cpu, &wire} {
 				c.Lines = append(c.Lines, runner.Line{Label: label, Dashed: p.Mode == Unordered, Points: true})
 			}
 		}
-		x := float64(p.SinkParallelism)
-		rate.Lines[i].X, rate.Lines[i].Y = append(rate.Lines[i].X, x), append(rate.Lines[i].Y, r.Rate(r.Sent)/1e3)
-		cpu.Lines[i].X, cpu.Lines[i].Y = append(cpu.Lines[i].X, x), append(cpu.Lines[i].Y, r.MicrosPerSample(r.CollectorCPU))
-		if !slices.Contains(rate.XTicks, x) {
-			rate.XTicks = append(rate.XTicks, x)
+		sink := float64(p.SinkParallelism)
+		for c, y := range map[*runner.Chart]float64{&rate: r.Rate(r.Sent) / 1e3, &cpu: r.MicrosPerSample(r.CollectorCPU), &wire: r.Bytes / r.Sent} {
+			c.Lines[i].X, c.Lines[i].Y = append(c.Lines[i].X, sink), append(c.Lines[i].Y, y)
+		}
+		if !slices.Contains(rate.XTicks, sink) {
+			rate.XTicks = append(rate.XTicks, sink)
 		}
 	}
 	if len(rate.Lines) == 0 {
 		return nil
 	}
 	slices.Sort(rate.XTicks)
-	cpu.XTicks = rate.XTicks
-	return []runner.Chart{rate, cpu}
+	cpu.XTicks, wire.XTicks = rate.XTicks, rate.XTicks
+	return []runner.Chart{rate, cpu, wire}
 }

@@ -53,7 +53,7 @@ func (c Chart) plot() (*plot.Plot, error) {
 	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = c.Title, c.XLabel, c.YLabel
 	p.Y.Min = 0
 	p.Legend.Top, p.Legend.Left = true, true
-	p.Legend.XOffs, p.Legend.YOffs = vg.Millimeter*3, -vg.Millimeter*2
+	p.Legend.XOffs, p.Legend.YOffs, p.Legend.Padding = vg.Millimeter*3, -vg.Millimeter*2, vg.Points(2)
 	p.Add(plotter.NewGrid())
 	for i, l := range c.Lines {
 		xys := make(plotter.XYs, 0, len(l.X))
