@@ -380,10 +380,10 @@ func (t *test) stages(ctx context.Context) ([]runner.StageResult, error) {
 		from, fromLag = to, toLag
 		res := runner.Judge(stage, m, nil, t.o.slo)
 		results = append(results, res)
-		fmt.Fprintf(t.out, "stage %d (%s): %s\n", i, stage, stageLine(res))
+		fmt.Fprintf(t.out, "stage %d (%s): %s\n", i+1, stage, stageLine(res))
 		if t.live != nil {
 			t.live.Update(func(s *runner.LiveState) {
-				s.Verdict = append(s.Verdict, fmt.Sprintf("stage %d (%s): %s", i, stage, stageLine(res)))
+				s.Verdict = append(s.Verdict, fmt.Sprintf("stage %d (%s): %s", i+1, stage, stageLine(res)))
 			})
 		}
 		if !res.Passed && !t.o.keepGoing && i < len(t.o.stages)-1 {
@@ -430,14 +430,14 @@ func (t *test) printProgress(i int) {
 			errs += n
 		}
 	}
-	fmt.Fprintf(t.out, "  %4.0fs stage %d/%d: target %s/s, acknowledged %s/s, p99 %.0f ms, errors %.1f/s, lost %s/s, shortfall %s/s, collector %.2f cores\n",
-		m.Seconds, i, len(t.o.stages), count(m.Target), count(m.Sent), m.Latency.P99*1e3, errs, count(m.Lost), count(m.Shortfall), m.Cores)
+	fmt.Fprintf(t.out, "  %4.0fs stage %d of %d: target %s/s, acknowledged %s/s, p99 %.0f ms, errors %.1f/s, lost %s/s, shortfall %s/s, collector %.2f cores\n",
+		m.Seconds, i+1, len(t.o.stages), count(m.Target), count(m.Sent), m.Latency.P99*1e3, errs, count(m.Lost), count(m.Shortfall), m.Cores)
 }
 
 func stageLine(r runner.StageResult) string {
-	s := fmt.Sprintf("target %s/s, acknowledged %s/s, p50/p90/p99 %.0f/%.0f/%.0f ms, responses %v, lost %s, shortfall %s",
+	s := fmt.Sprintf("target %s/s, acknowledged %s/s, p50/p90/p99 %.0f/%.0f/%.0f ms, responses %s, lost %s, shortfall %s",
 		count(r.TargetSamplesPerSecond), count(r.SentSamplesPerSecond), r.Latency.P50*1e3, r.Latency.P90*1e3, r.Latency.P99*1e3,
-		r.Responses, count(r.DroppedSamples), count(r.ShortfallSamples))
+		responses(r.Responses), count(r.DroppedSamples), count(r.ShortfallSamples))
 	if r.Passed {
 		return s + " - passed"
 	}

@@ -83,7 +83,7 @@ func table(v runner.Verdict) [][]string {
 			verdict = "failed: " + s.Reason
 		}
 		rows = append(rows, []string{
-			fmt.Sprintf("%d: %s", i, s.Stage), count(s.TargetSamplesPerSecond), count(s.SentSamplesPerSecond),
+			fmt.Sprintf("%d: %s", i+1, s.Stage), count(s.TargetSamplesPerSecond), count(s.SentSamplesPerSecond),
 			fmt.Sprintf("%.0f / %.0f / %.0f ms", s.Latency.P50*1e3, s.Latency.P90*1e3, s.Latency.P99*1e3), freshness(s.Freshness),
 			responses(s.Responses), count(s.DroppedSamples), count(s.ShortfallSamples), fmt.Sprintf("%.2f", s.CollectorCores), verdict,
 		})

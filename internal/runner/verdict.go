@@ -56,6 +56,8 @@ type StageResult struct {
 
 // Limit is the first stage that failed, and why.
 type Limit struct {
+	// Stage is the stage's number, counted from 1 as in every line printed; 0
+	// when every stage passed.
 	Stage                  int     `json:"stage"`
 	TargetSamplesPerSecond float64 `json:"target_samples_per_second"`
 	Reason                 string  `json:"reason"`
@@ -110,13 +112,23 @@ func Judge(stage Stage, m Measurement, causes map[string]float64, slo SLO) Stage
 		if GeneratorLimited(m, slo, 0) {
 			r.GeneratorLimited = true
 			r.Reason = fmt.Sprintf("the generator fell behind its schedule by %s samples while the backend answered in time (p99 %s) and throttled nothing: "+
-				"the collector used %.1f cores and waited %.0f %% of the time for the pipeline; add generator parallelism, sink parallelism or collectors",
-				formatCount(m.Shortfall), seconds(m.Latency.P99), r.CollectorCores, 100*m.HeldBackSeconds/max(m.Seconds, 1e-9))
+				"the collector used %.1f cores, %s", formatCount(m.Shortfall), seconds(m.Latency.P99), r.CollectorCores, collectorAdvice(m))
 		}
 	default:
 		r.Passed = true
 	}
 	return r
+}
+
+// collectorAdvice says which part of a generator-limited collector to grow: its
+// workers, summed, waiting on the pipeline for half of each second or more
+// means the export is the limit; less, the workers themselves.
+func collectorAdvice(m Measurement) string {
+	waited := m.HeldBackSeconds / max(m.Seconds, 1e-9)
+	if waited >= 0.5 {
+		return fmt.Sprintf("and its generator waited on the export %.1f s per second (its workers together): add sink parallelism or collectors", waited)
+	}
+	return fmt.Sprintf("and its generator waited on the export only %.1f s per second (its workers together): add generator parallelism or collectors", waited)
 }
 
 // ErrorRatio is the share of the write requests answered with an error status or not at all.
@@ -152,20 +164,20 @@ func GeneratorLimited(m Measurement, slo SLO, sink int) bool {
 // Decide sums up the stages: what the backend acknowledged in the passing stage
 // of the highest target, and the first stage that failed.
 func Decide(stages []StageResult) Verdict {
-	v := Verdict{Stages: stages, Limit: Limit{Stage: -1}}
+	v := Verdict{Stages: stages}
 	best := -1
 	for i, s := range stages {
 		if s.Passed && (best < 0 || s.TargetSamplesPerSecond > stages[best].TargetSamplesPerSecond) {
 			best = i
 		}
-		if !s.Passed && v.Limit.Stage < 0 {
-			v.Limit = Limit{Stage: i, TargetSamplesPerSecond: s.TargetSamplesPerSecond, Reason: s.Reason}
+		if !s.Passed && v.Limit.Stage == 0 {
+			v.Limit = Limit{Stage: i + 1, TargetSamplesPerSecond: s.TargetSamplesPerSecond, Reason: s.Reason}
 		}
 	}
 	if best >= 0 {
 		v.SustainedSamplesPerSecond = stages[best].SentSamplesPerSecond
 	}
-	v.Passed = v.Limit.Stage < 0
+	v.Passed = v.Limit.Stage == 0
 	return v
 }
 
@@ -184,7 +196,7 @@ func (v Verdict) Summary() string {
 	if v.SustainedSamplesPerSecond > 0 {
 		s = "sustained " + formatCount(v.SustainedSamplesPerSecond) + " samples/s"
 	}
-	if v.Limit.Stage >= 0 {
+	if v.Limit.Stage > 0 {
 		s += fmt.Sprintf("; at %s samples/s (stage %d): %s", formatCount(v.Limit.TargetSamplesPerSecond), v.Limit.Stage, v.Limit.Reason)
 	} else {
 		s += "; every stage passed"

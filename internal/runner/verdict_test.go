@@ -53,7 +53,7 @@ func TestJudge(t *testing.T) {
 		{"then the rate, backend-limited", healthy(func(m *Measurement) { m.Sent = 5e4 }), nil, "acknowledged 5,000 samples/s, 50 % of the target", false},
 		{"then the rate, generator-limited", healthy(behind), nil,
 			"the generator fell behind its schedule by 50,000 samples while the backend answered in time (p99 200 ms) and throttled nothing: " +
-				"the collector used 1.5 cores and waited 20 % of the time for the pipeline", true},
+				"the collector used 1.5 cores, and its generator waited on the export only 0.2 s per second (its workers together): add generator parallelism or collectors", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := Judge(stage, tc.m, tc.causes, DefaultSLO)
@@ -101,12 +101,12 @@ func TestDecideAndSummary(t *testing.T) {
 	}
 	v := Decide([]StageResult{pass(1e4, 9990), pass(3e4, 29000), fail(4e4, "429 ingestion rate limit exceeded (34 % of requests)"), pass(2e4, 19999), fail(5e4, "later")})
 	assert.InDelta(t, 29000, v.SustainedSamplesPerSecond, 0)
-	assert.Equal(t, Limit{Stage: 2, TargetSamplesPerSecond: 4e4, Reason: "429 ingestion rate limit exceeded (34 % of requests)"}, v.Limit)
+	assert.Equal(t, Limit{Stage: 3, TargetSamplesPerSecond: 4e4, Reason: "429 ingestion rate limit exceeded (34 % of requests)"}, v.Limit)
 	assert.False(t, v.Passed)
-	assert.Equal(t, "sustained 29,000 samples/s; at 40,000 samples/s (stage 2): 429 ingestion rate limit exceeded (34 % of requests)", v.Summary())
+	assert.Equal(t, "sustained 29,000 samples/s; at 40,000 samples/s (stage 3): 429 ingestion rate limit exceeded (34 % of requests)", v.Summary())
 
 	v = Decide([]StageResult{pass(1e4, 1e4), pass(2e4, 1234567)})
-	assert.Equal(t, Limit{Stage: -1}, v.Limit)
+	assert.Equal(t, Limit{}, v.Limit)
 	assert.True(t, v.Passed)
 	assert.Equal(t, "sustained 1,234,567 samples/s; every stage passed", v.Summary())
 
@@ -119,7 +119,7 @@ func TestDecideAndSummary(t *testing.T) {
 
 	v = Decide([]StageResult{fail(1e4, "slow")})
 	v.WithReadBack(nil)
-	assert.Equal(t, "no stage passed; at 10,000 samples/s (stage 0): slow", v.Summary())
+	assert.Equal(t, "no stage passed; at 10,000 samples/s (stage 1): slow", v.Summary())
 }
 
 func TestCause(t *testing.T) {

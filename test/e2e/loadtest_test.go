@@ -119,7 +119,7 @@ func TestLoadTestFindsTheIngestionRateLimit(t *testing.T) {
 	assert.True(t, v.Stages[0].Passed, v.Stages[0].Reason)
 	assert.True(t, v.Stages[1].Passed, v.Stages[1].Reason)
 	assert.InDelta(t, 15000, v.SustainedSamplesPerSecond, 1500, "the last stage below the quota")
-	assert.Equal(t, 2, v.Limit.Stage)
+	assert.Equal(t, 3, v.Limit.Stage)
 	assert.Contains(t, v.Limit.Reason, "429 ingestion rate limit exceeded")
 	assert.Positive(t, quota.Throttled())
 	require.NotNil(t, v.ReadBack)
@@ -136,7 +136,7 @@ func TestLoadTestFindsTheSeriesLimit(t *testing.T) {
 	require.NotNil(t, v)
 	require.NotEmpty(t, v.Stages)
 	assert.True(t, v.Stages[0].Passed, v.Stages[0].Reason)
-	assert.Equal(t, 1, v.Limit.Stage)
+	assert.Equal(t, 2, v.Limit.Stage)
 	assert.Contains(t, v.Limit.Reason, "series limit")
 	assert.NotContains(t, v.Limit.Reason, "rate limit")
 }
@@ -148,7 +148,7 @@ func TestLoadTestFindsSlowAnswers(t *testing.T) {
 	srv := standIn(t, backend.Slow(1500*time.Millisecond, backend.Forward(prom.URL)))
 	_, _, v := loadTest(t, nil, "-url", srv.WriteURL, "-instances", "1000", "-stages", "10s:1000")
 	require.NotNil(t, v)
-	assert.Equal(t, 0, v.Limit.Stage)
+	assert.Equal(t, 1, v.Limit.Stage)
 	assert.Contains(t, v.Limit.Reason, "p99 write latency")
 	assert.GreaterOrEqual(t, v.Stages[0].Latency.P99, 1.5)
 }
