@@ -4,14 +4,12 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"os"
 	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -43,61 +41,23 @@ func browser(t *testing.T) context.Context {
 	return ctx
 }
 
+// dataLine is a data line of a chart: the axes' and legend's paths are thinner.
+var dataLine = regexp.MustCompile(`<path d="([^"]*)" style="[^"]*stroke-width:1.5`)
+
 // TestLivePage starts make run's runner against a local Prometheus, opens its
 // live page in a real browser and checks that it updates, that its figures lie
 // between the collector's and Prometheus's read just before and just after, and
 // that it says so when the backend goes away.
-var dataLine = regexp.MustCompile(`<path d="([^"]*)" style="[^"]*stroke-width:1.5`)
 
 func TestLivePage(t *testing.T) {
 	ctx := browser(t)
-	env := map[string]string{"GENERATOR_PAUSE": "1ms"}
-	for _, k := range []string{"TELEMETRY_PORT", "HEALTH_CHECK_ENDPOINT", "PPROF_ENDPOINT"} {
-		addr, err := runner.FreeAddr()
-		require.NoError(t, err)
-		if k == "TELEMETRY_PORT" {
-			addr = addr[strings.LastIndexByte(addr, ':')+1:]
-		}
-		env[k] = addr
-	}
-	promAddr, err := runner.FreeAddr()
-	require.NoError(t, err)
-	web, err := runner.FreeAddr()
-	require.NoError(t, err)
-	cmd := exec.Command(command(t, "localrun"), "-prometheus-addr", promAddr, "-web", web, "-live-read-back", "1s", "-progress", "0")
-	cmd.Env = cmd.Environ()
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	cmd.Stderr = cmd.Stdout
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(60 * time.Second):
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		}
-	})
-	// It names the page in one line at start, once the collector runs.
-	pageURL := ""
-	scanner := bufio.NewScanner(stdout)
-	for pageURL == "" && scanner.Scan() {
-		if m := regexp.MustCompile(`Live page:\s+(http://\S+)`).FindStringSubmatch(scanner.Text()); m != nil {
-			pageURL = m[1]
-		}
-	}
-	require.Equal(t, "http://"+web+"/", pageURL)
+	lr := startLocalRun(t, "-live-read-back", "1s")
 	go func() {
-		for scanner.Scan() {
+		for lr.out.Scan() {
 		}
 	}()
-	collector := "http://127.0.0.1:" + env["TELEMETRY_PORT"] + "/metrics"
+	pageURL, promAddr := lr.page, lr.promAddr
+	collector := lr.telemetry
 	prom := &runner.Prometheus{URL: "http://" + promAddr}
 	q := querier(t, prom)
 

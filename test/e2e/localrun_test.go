@@ -1,0 +1,101 @@
+// Copyright The ampload authors
+// SPDX-License-Identifier: Apache-2.0
+
+package e2e
+
+import (
+	"bufio"
+	"os/exec"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ampload/otelcol-dummymetrics/internal/runner"
+)
+
+// TestMakeRunReadsBackAtCtrlC runs make run's runner for a few seconds, stops it
+// as Ctrl-C in a terminal does (SIGINT to the whole process group), and checks
+// that it ends cleanly with the accounting line and a read-back that found every
+// acknowledged sample and every written series in Prometheus.
+func TestMakeRunReadsBackAtCtrlC(t *testing.T) {
+	lr := startLocalRun(t)
+	require.Eventually(t, func() bool {
+		m, err := runner.Scrape(t.Context(), lr.telemetry)
+		return err == nil && m.Sum(runner.MetricSent, nil) > 1000
+	}, 30*time.Second, 200*time.Millisecond, "the collector sends")
+	require.NoError(t, syscall.Kill(-lr.cmd.Process.Pid, syscall.SIGINT))
+	var rest strings.Builder
+	for lr.out.Scan() {
+		rest.WriteString(lr.out.Text() + "\n")
+	}
+	require.NoError(t, lr.cmd.Wait(), "Ctrl-C is a normal end:\n%s", rest.String())
+	out := rest.String()
+	assert.Regexp(t, `The receiver emitted \d+ samples: \d+ accepted by the pipeline, 0 refused; of the accepted, 0 were not sent`, out)
+	m := regexp.MustCompile(`Read back: stored ([\d,]+) of ([\d,]+) samples acknowledged, (\d+) of (\d+) series written; queryable after`).FindStringSubmatch(out)
+	require.NotNil(t, m, "the read-back line:\n%s", out)
+	assert.Equal(t, m[2], m[1], "every acknowledged sample stored")
+	assert.NotEqual(t, "0", m[1])
+	assert.Equal(t, m[4], m[3], "every written series found")
+	assert.Equal(t, "120", m[4], "the original sample's 60 instances, two series each")
+	t.Log(m[0])
+}
+
+// localRun is make run's runner (cmd/localrun) started by a test on free
+// loopback ports, in a process group of its own as a terminal would run it.
+type localRun struct {
+	cmd                       *exec.Cmd
+	out                       *bufio.Scanner
+	page, promAddr, telemetry string
+}
+
+// startLocalRun starts cmd/localrun with args, and reads its output up to the
+// line naming the live page, which must be the address it was given.
+func startLocalRun(t *testing.T, args ...string) *localRun {
+	t.Helper()
+	env := map[string]string{"GENERATOR_PAUSE": "1ms"}
+	for _, k := range []string{"TELEMETRY_PORT", "HEALTH_CHECK_ENDPOINT", "PPROF_ENDPOINT"} {
+		addr, err := runner.FreeAddr()
+		require.NoError(t, err)
+		if k == "TELEMETRY_PORT" {
+			addr = addr[strings.LastIndexByte(addr, ':')+1:]
+		}
+		env[k] = addr
+	}
+	promAddr, err := runner.FreeAddr()
+	require.NoError(t, err)
+	web, err := runner.FreeAddr()
+	require.NoError(t, err)
+	cmd := exec.Command(command(t, "localrun"), append([]string{"-prometheus-addr", promAddr, "-web", web, "-progress", "0"}, args...)...)
+	cmd.Env = cmd.Environ()
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	cmd.Stderr = cmd.Stdout
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(60 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		}
+	})
+	lr := &localRun{cmd: cmd, out: bufio.NewScanner(stdout), promAddr: promAddr, telemetry: "http://127.0.0.1:" + env["TELEMETRY_PORT"] + "/metrics"}
+	for lr.page == "" && lr.out.Scan() {
+		if m := regexp.MustCompile(`Live page:\s+(http://\S+)`).FindStringSubmatch(lr.out.Text()); m != nil {
+			lr.page = m[1]
+		}
+	}
+	require.Equal(t, "http://"+web+"/", lr.page, "the live page is named at start")
+	return lr
+}
