@@ -48,7 +48,6 @@ var dataLine = regexp.MustCompile(`<path d="([^"]*)" style="[^"]*stroke-width:1.
 // live page in a real browser and checks that it updates, that its figures lie
 // between the collector's and Prometheus's read just before and just after, and
 // that it says so when the backend goes away.
-
 func TestLivePage(t *testing.T) {
 	ctx := browser(t)
 	lr := startLocalRun(t, "-live-read-back", "1s")
