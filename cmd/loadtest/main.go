@@ -268,7 +268,7 @@ func (t *test) run(ctx context.Context) (runner.Verdict, error) {
 	for i := range results {
 		from := ends
 		ends = ends.Add(o.stages[i].Duration)
-		res := runner.Judge(results[i].Stage, results[i].Measurement, log.Causes(from, ends.Add(exporterLag)), o.slo)
+		res := runner.Judge(results[i].Stage, results[i].Measurement, log.Causes(from, ends.Add(exporterLag)), o.slo, runner.Parallelism{Generator: o.gen, Sink: o.sink})
 		res.Freshness = runner.Percentiles(canary.Freshness(from, ends))
 		results[i] = res
 	}
@@ -378,7 +378,7 @@ func (t *test) stages(ctx context.Context) ([]runner.StageResult, error) {
 		}
 		m := stageMeasurement(runner.Window{From: from, To: to}, runner.Window{From: fromLag, To: to}, i)
 		from, fromLag = to, toLag
-		res := runner.Judge(stage, m, nil, t.o.slo)
+		res := runner.Judge(stage, m, nil, t.o.slo, runner.Parallelism{Generator: t.o.gen, Sink: t.o.sink})
 		results = append(results, res)
 		fmt.Fprintf(t.out, "stage %d (%s): %s\n", i+1, stage, stageLine(res))
 		if t.live != nil {

@@ -94,7 +94,7 @@ func CheckStages(stages []Stage, instances int) error {
 	for i, s := range stages {
 		if m := max(s.From, s.To); m > limit {
 			errs = append(errs, fmt.Errorf("-stages: stage %d (%s) asks for %s samples/s, more than the %d instances carry (%s: one sample per millisecond per series); raise -instances to at least %d",
-				i, s, formatRate(m), instances, formatRate(limit), int(math.Ceil(m/2000))))
+				i+1, s, formatRate(m), instances, formatRate(limit), int(math.Ceil(m/2000))))
 		}
 	}
 	return errors.Join(errs...)

@@ -58,9 +58,9 @@ func TestCheckStages(t *testing.T) {
 	require.NoError(t, CheckStages(stages[:1], 5)) // exactly 2 × 5 × 1000 samples/s
 	err := CheckStages(stages, 5)
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "stage 1 (1s ramping 5000/s to 20000/s) asks for 20000 samples/s, more than the 5 instances carry (10000")
+	assert.Contains(t, err.Error(), "stage 2 (1s ramping 5000/s to 20000/s) asks for 20000 samples/s, more than the 5 instances carry (10000")
 	assert.Contains(t, err.Error(), "raise -instances to at least 10")
-	assert.NotContains(t, err.Error(), "stage 0")
+	assert.NotContains(t, err.Error(), "stage 1 (")
 	// The instances suggested are the fewest that carry the stage.
 	require.NoError(t, CheckStages(stages, 10))
 	require.Error(t, CheckStages(stages, 9))

@@ -88,11 +88,14 @@ type Cost struct {
 	MonthUSD float64 `json:"month_at_sustained_rate_usd,omitempty"`
 }
 
+// Parallelism is a collector's generator workers and requests in flight.
+type Parallelism struct{ Generator, Sink int }
+
 // Judge makes a stage's result from what it measured. The order of the checks
 // names the most telling reason: what the backend said, what was lost, how slowly
 // it answered, and only then the rate, blamed on the generator when the backend
 // answered in time and throttled nothing.
-func Judge(stage Stage, m Measurement, causes map[string]float64, slo SLO) StageResult {
+func Judge(stage Stage, m Measurement, causes map[string]float64, slo SLO, par Parallelism) StageResult {
 	r := StageResult{
 		Stage: stage, TargetSamplesPerSecond: stage.Target(), SentSamplesPerSecond: m.Rate(m.Sent),
 		Latency: m.Latency, Responses: m.Responses, Causes: causes, DroppedSamples: m.Lost(),
@@ -112,7 +115,7 @@ func Judge(stage Stage, m Measurement, causes map[string]float64, slo SLO) Stage
 		if GeneratorLimited(m, slo, 0) {
 			r.GeneratorLimited = true
 			r.Reason = fmt.Sprintf("the generator fell behind its schedule by %s samples while the backend answered in time (p99 %s) and throttled nothing: "+
-				"the collector used %.1f cores, %s", formatCount(m.Shortfall), seconds(m.Latency.P99), r.CollectorCores, collectorAdvice(m))
+				"the collector used %.1f cores; %s", formatCount(m.Shortfall), seconds(m.Latency.P99), r.CollectorCores, collectorAdvice(m, par))
 		}
 	default:
 		r.Passed = true
@@ -120,15 +123,24 @@ func Judge(stage Stage, m Measurement, causes map[string]float64, slo SLO) Stage
 	return r
 }
 
-// collectorAdvice says which part of a generator-limited collector to grow: its
-// workers, summed, waiting on the pipeline for half of each second or more
-// means the export is the limit; less, the workers themselves.
-func collectorAdvice(m Measurement) string {
-	waited := m.HeldBackSeconds / max(m.Seconds, 1e-9)
-	if waited >= 0.5 {
-		return fmt.Sprintf("and its generator waited on the export %.1f s per second (its workers together): add sink parallelism or collectors", waited)
+// collectorAdvice says which part of a generator-limited collector to grow, by
+// where the time went: requests in flight busy half the time or more point at
+// the sink's parallelism; idle requests while the generator workers waited on
+// the pipeline point at the export path, which translates one batch at a time
+// before its requests go; workers that hardly waited, at the generator itself.
+func collectorAdvice(m Measurement, par Parallelism) string {
+	seconds := max(m.Seconds, 1e-9)
+	busy := m.RequestSeconds / (seconds * float64(max(par.Sink, 1)))
+	waited := m.HeldBackSeconds / (seconds * float64(max(par.Generator, 1)))
+	switch {
+	case busy >= 0.5:
+		return fmt.Sprintf("its requests in flight were busy %.0f %% of the time: add sink parallelism or collectors", 100*busy)
+	case waited >= 0.5:
+		return fmt.Sprintf("its requests in flight were busy only %.0f %% of the time while its generator workers waited on the pipeline %.0f %% of it: "+
+			"the export path, which translates one batch at a time, is the limit; add collectors", 100*busy, 100*waited)
+	default:
+		return fmt.Sprintf("its generator workers waited on the pipeline only %.0f %% of the time: add generator parallelism or collectors", 100*waited)
 	}
-	return fmt.Sprintf("and its generator waited on the export only %.1f s per second (its workers together): add generator parallelism or collectors", waited)
 }
 
 // ErrorRatio is the share of the write requests answered with an error status or not at all.

@@ -30,6 +30,8 @@ func TestJudge(t *testing.T) {
 	lost := func(m *Measurement) { m.SendFailed, m.EnqueueFailed, m.Refused = 5, 2, 1 }
 	slow := func(m *Measurement) { m.Latency.P99 = 1.5 }
 	behind := func(m *Measurement) { m.Sent, m.Shortfall = 5e4, 5e4 }
+	const behindBy = "the generator fell behind its schedule by 50,000 samples while the backend answered in time (p99 200 ms) and throttled nothing: " +
+		"the collector used 1.5 cores; "
 	all := func(fs ...func(*Measurement)) func(*Measurement) {
 		return func(m *Measurement) {
 			for _, f := range fs {
@@ -52,11 +54,15 @@ func TestJudge(t *testing.T) {
 		{"then latency", healthy(all(slow, behind)), nil, "p99 write latency 1.50 s above 1s", false},
 		{"then the rate, backend-limited", healthy(func(m *Measurement) { m.Sent = 5e4 }), nil, "acknowledged 5,000 samples/s, 50 % of the target", false},
 		{"then the rate, generator-limited", healthy(behind), nil,
-			"the generator fell behind its schedule by 50,000 samples while the backend answered in time (p99 200 ms) and throttled nothing: " +
-				"the collector used 1.5 cores, and its generator waited on the export only 0.2 s per second (its workers together): add generator parallelism or collectors", true},
+			behindBy + "its generator workers waited on the pipeline only 10 % of the time: add generator parallelism or collectors", true},
+		{"generator-limited by the requests in flight", healthy(all(behind, func(m *Measurement) { m.RequestSeconds = 12 })), nil,
+			behindBy + "its requests in flight were busy 60 % of the time: add sink parallelism or collectors", true},
+		{"generator-limited by the export path", healthy(all(behind, func(m *Measurement) { m.RequestSeconds, m.HeldBackSeconds = 6, 16 })), nil,
+			behindBy + "its requests in flight were busy only 30 % of the time while its generator workers waited on the pipeline 80 % of it: " +
+				"the export path, which translates one batch at a time, is the limit; add collectors", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := Judge(stage, tc.m, tc.causes, DefaultSLO)
+			r := Judge(stage, tc.m, tc.causes, DefaultSLO, Parallelism{Generator: 2, Sink: 2})
 			assert.Equal(t, tc.reason == "", r.Passed)
 			if tc.reason == "" {
 				assert.Empty(t, r.Reason)
