@@ -66,7 +66,7 @@ func RenderTable(w io.Writer, results []Result) error {
 			}
 			cells = append(cells,
 				humanCount(m.Rate(m.Sent)), stored, humanCount(m.Lost()), humanCount(m.Rejected),
-				seconds(m.Latency.P50)+" / "+seconds(m.Latency.P99), fmt.Sprintf("%.2f", m.Bytes/m.Sent), limitedBy(r),
+				seconds(m.Latency.P50)+" / "+seconds(m.Latency.P99), bytesPerSample(m), limitedBy(r),
 				fmt.Sprintf("%.2f", m.MicrosPerSample(m.CollectorCPU)), fmt.Sprintf("%.2f", m.Rate(m.CollectorCPU)),
 				fmt.Sprintf("%.0f", float64(m.PeakRSS)/(1<<20)), fmt.Sprintf("%.2f", m.MicrosPerSample(m.PrometheusCPU)),
 				fmt.Sprintf("%.2f", m.Rate(m.OtherCPU)), strconv.Itoa(r.LogProblems))
@@ -101,6 +101,15 @@ func limitedBy(r Result) string {
 		return "collector"
 	}
 	return "backend"
+}
+
+// bytesPerSample is the compressed request bytes per acknowledged sample; – when
+// nothing was acknowledged.
+func bytesPerSample(m runner.Measurement) string {
+	if m.Sent <= 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f", m.Bytes/m.Sent)
 }
 
 func modeCell(p Point) string {
