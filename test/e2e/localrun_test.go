@@ -33,6 +33,7 @@ func TestMakeRunReadsBackAtCtrlC(t *testing.T) {
 	for lr.out.Scan() {
 		rest.WriteString(lr.out.Text() + "\n")
 	}
+	require.NoError(t, lr.out.Err())
 	require.NoError(t, lr.cmd.Wait(), "Ctrl-C is a normal end:\n%s", rest.String())
 	out := rest.String()
 	assert.Regexp(t, `The receiver emitted \d+ samples: \d+ accepted by the pipeline, 0 refused; of the accepted, 0 were not sent`, out)
@@ -81,6 +82,9 @@ func startLocalRun(t *testing.T, args ...string) *localRun {
 	cmd.Stderr = cmd.Stdout
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() {
+		if cmd.ProcessState != nil {
+			return // a test waited for it
+		}
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
 		done := make(chan struct{})
 		go func() { _ = cmd.Wait(); close(done) }()
@@ -91,11 +95,15 @@ func startLocalRun(t *testing.T, args ...string) *localRun {
 		}
 	})
 	lr := &localRun{cmd: cmd, out: bufio.NewScanner(stdout), promAddr: promAddr, telemetry: "http://127.0.0.1:" + env["TELEMETRY_PORT"] + "/metrics"}
+	// A start that hangs is stopped, which ends the read below.
+	stuck := time.AfterFunc(2*time.Minute, func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGINT) })
+	defer stuck.Stop()
 	for lr.page == "" && lr.out.Scan() {
 		if m := regexp.MustCompile(`Live page:\s+(http://\S+)`).FindStringSubmatch(lr.out.Text()); m != nil {
 			lr.page = m[1]
 		}
 	}
+	require.NoError(t, lr.out.Err())
 	require.Equal(t, "http://"+web+"/", lr.page, "the live page is named at start")
 	return lr
 }
