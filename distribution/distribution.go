@@ -39,7 +39,7 @@ var durationKeys = []string{
 }
 
 // The garbage collector's defaults: a target of 10 times the live heap instead of
-// 2, which halves the collector's CPU per sample spent collecting at full load
+// 2, which took a quarter off the collector's CPU per sample at full load
 // (docs/performance.md), held to half the memory there is by a soft limit.
 const (
 	defaultGCPercent   = 1000
