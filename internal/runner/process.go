@@ -35,7 +35,7 @@ func startProcess(name, logPath string, echo io.Writer, env []string, bin string
 		out = io.MultiWriter(logFile, echo)
 	}
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = childAttr()
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
 		return nil, fmt.Errorf("starting %s: %w", name, err)

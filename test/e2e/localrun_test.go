@@ -5,6 +5,7 @@ package e2e
 
 import (
 	"bufio"
+	"net"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -44,6 +45,28 @@ func TestMakeRunReadsBackAtCtrlC(t *testing.T) {
 	assert.Equal(t, m[4], m[3], "every written series found")
 	assert.Equal(t, "120", m[4], "the original sample's 60 instances, two series each")
 	t.Log(m[0])
+}
+
+// TestMakeRunKilledLeavesNothingRunning kills make run's runner with SIGKILL,
+// which it cannot handle: the Prometheus and the collector it started must stop
+// anyway, rather than hold their ports and keep writing.
+func TestMakeRunKilledLeavesNothingRunning(t *testing.T) {
+	lr := startLocalRun(t)
+	require.Eventually(t, func() bool {
+		_, err := runner.Scrape(t.Context(), lr.telemetry)
+		return err == nil
+	}, 30*time.Second, 200*time.Millisecond, "the collector runs")
+	require.NoError(t, lr.cmd.Process.Kill())
+	_ = lr.cmd.Wait()
+	for _, addr := range []string{lr.promAddr, strings.TrimSuffix(strings.TrimPrefix(lr.telemetry, "http://"), "/metrics")} {
+		require.Eventually(t, func() bool {
+			c, err := net.DialTimeout("tcp", addr, time.Second)
+			if err == nil {
+				_ = c.Close()
+			}
+			return err != nil
+		}, 30*time.Second, 200*time.Millisecond, "nothing listens on %s once the runner is gone", addr)
+	}
 }
 
 // localRun is make run's runner (cmd/localrun) started by a test on free
