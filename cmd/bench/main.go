@@ -55,7 +55,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	protocols := fs.String("protocols", "rw1", "remote-write protocols, rw1 (the shipped 1.0) and/or rw2 (2.0, behind the exporter's feature gate; a local Prometheus accepts both): -protocols rw1,rw2 compares them point by point")
 	modes := fs.String("modes", "ordered", "exporter modes: ordered (one queue consumer, parallel requests per batch: the shipped mode) and/or unordered (num_consumers batches in flight behind the EnableMultipleWorkers gate; a local Prometheus gets an out-of-order window)")
 	backend := runner.BackendFlags(fs)
-	var envFlags listFlag
+	var envFlags runner.ListFlag
 	fs.Var(&envFlags, "env", "KEY=VALUE for the collector on top of the matrix, e.g. -env SINK_BATCH_SIZE=8192 (repeatable)")
 	o := &options{}
 	fs.DurationVar(&o.warmup, "warmup", 10*time.Second, "warm-up before measuring each point")

@@ -321,13 +321,3 @@ func (p Point) Env(extra map[string]string) map[string]string {
 	env["GENERATOR_RATE"] = strconv.FormatFloat(p.Pace.Rate, 'f', -1, 64)
 	return env
 }
-
-// listFlag collects a repeatable flag.
-type listFlag []string
-
-func (l *listFlag) String() string { return strings.Join(*l, " ") }
-
-func (l *listFlag) Set(s string) error {
-	*l = append(*l, s)
-	return nil
-}

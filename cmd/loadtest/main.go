@@ -25,6 +25,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -85,7 +86,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.liveReadBack, "live-read-back", 5*time.Second, "how often the live page reads back what the backend stored over the last window (managed backends charge queries by samples read)")
 	fs.StringVar(&o.out, "out", "results/loadtest", "folder that gets a <timestamp> folder with verdict.json, report.md, report.html and the charts")
 	fs.DurationVar(&o.progress, "progress", 5*time.Second, "how often to print a progress line")
-	var env listFlag
+	var env runner.ListFlag
 	fs.Var(&env, "env", "KEY=VALUE for the collector, e.g. -env SINK_BATCH_SIZE=32768 (repeatable)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: go run ./cmd/loadtest [flags]\n\nRuns the built collector through -stages against a remote-write backend and gives the verdict.\n\n")
@@ -121,22 +122,14 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	o.env = map[string]string{}
 	for _, kv := range env {
-		k, v, ok := splitEnv(kv)
-		if !ok {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
 			errs = append(errs, fmt.Errorf("-env %q is not KEY=VALUE", kv))
+			continue
 		}
 		o.env[k] = v
 	}
 	return o, errors.Join(errs...)
-}
-
-func splitEnv(kv string) (string, string, bool) {
-	for i := range len(kv) {
-		if kv[i] == '=' {
-			return kv[:i], kv[i+1:], i > 0
-		}
-	}
-	return "", "", false
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -426,18 +419,18 @@ func (t *test) printProgress(i int) {
 	m := moments[len(moments)-1]
 	errs := 0.0
 	for code, n := range m.Responses {
-		if code >= "300" {
+		if runner.FailedResponse(code) {
 			errs += n
 		}
 	}
 	fmt.Fprintf(t.out, "  %4.0fs stage %d of %d: target %s/s, acknowledged %s/s, p99 %.0f ms, errors %.1f/s, lost %s/s, shortfall %s/s, collector %.2f cores\n",
-		m.Seconds, i+1, len(t.o.stages), count(m.Target), count(m.Sent), m.Latency.P99*1e3, errs, count(m.Lost), count(m.Shortfall), m.Cores)
+		m.Seconds, i+1, len(t.o.stages), runner.FormatCount(m.Target), runner.FormatCount(m.Sent), m.Latency.P99*1e3, errs, runner.FormatCount(m.Lost), runner.FormatCount(m.Shortfall), m.Cores)
 }
 
 func stageLine(r runner.StageResult) string {
 	s := fmt.Sprintf("target %s/s, acknowledged %s/s, p50/p90/p99 %.0f/%.0f/%.0f ms, responses %s, lost %s, shortfall %s",
-		count(r.TargetSamplesPerSecond), count(r.SentSamplesPerSecond), r.Latency.P50*1e3, r.Latency.P90*1e3, r.Latency.P99*1e3,
-		responses(r.Responses), count(r.DroppedSamples), count(r.ShortfallSamples))
+		runner.FormatCount(r.TargetSamplesPerSecond), runner.FormatCount(r.SentSamplesPerSecond), r.Latency.P50*1e3, r.Latency.P90*1e3, r.Latency.P99*1e3,
+		responses(r.Responses), runner.FormatCount(r.DroppedSamples), runner.FormatCount(r.ShortfallSamples))
 	if r.Passed {
 		return s + " - passed"
 	}
@@ -450,23 +443,4 @@ func total(stages []runner.Stage) time.Duration {
 		d += s.Duration
 	}
 	return d
-}
-
-// count writes 1234567 as 1,234,567.
-func count(v float64) string {
-	s := strconv.FormatFloat(v, 'f', 0, 64)
-	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
-}
-
-// listFlag collects a repeatable flag.
-type listFlag []string
-
-func (l *listFlag) String() string { return fmt.Sprint(*l) }
-
-func (l *listFlag) Set(s string) error {
-	*l = append(*l, s)
-	return nil
 }

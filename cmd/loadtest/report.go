@@ -7,9 +7,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"html/template"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -83,9 +84,9 @@ func table(v runner.Verdict) [][]string {
 			verdict = "failed: " + s.Reason
 		}
 		rows = append(rows, []string{
-			fmt.Sprintf("%d: %s", i+1, s.Stage), count(s.TargetSamplesPerSecond), count(s.SentSamplesPerSecond),
+			fmt.Sprintf("%d: %s", i+1, s.Stage), runner.FormatCount(s.TargetSamplesPerSecond), runner.FormatCount(s.SentSamplesPerSecond),
 			fmt.Sprintf("%.0f / %.0f / %.0f ms", s.Latency.P50*1e3, s.Latency.P90*1e3, s.Latency.P99*1e3), freshness(s.Freshness),
-			responses(s.Responses), count(s.DroppedSamples), count(s.ShortfallSamples), fmt.Sprintf("%.2f", s.CollectorCores), verdict,
+			responses(s.Responses), runner.FormatCount(s.DroppedSamples), runner.FormatCount(s.ShortfallSamples), fmt.Sprintf("%.2f", s.CollectorCores), verdict,
 		})
 	}
 	return rows
@@ -107,8 +108,8 @@ func costLines(c *runner.Cost) []string {
 		return nil
 	}
 	lines := []string{
-		fmt.Sprintf("samples ingested: %s; series written: %s; samples read by the read-back: %s", count(c.SamplesIngested), count(c.SeriesWritten), count(c.SamplesRead)),
-		fmt.Sprintf("the sustained rate is %s samples per hour, %s per month (730 h)", count(c.SamplesPerHour), count(c.SamplesPerMonth)),
+		fmt.Sprintf("samples ingested: %s; series written: %s; samples read by the read-back: %s", runner.FormatCount(c.SamplesIngested), runner.FormatCount(c.SeriesWritten), runner.FormatCount(c.SamplesRead)),
+		fmt.Sprintf("the sustained rate is %s samples per hour, %s per month (730 h)", runner.FormatCount(c.SamplesPerHour), runner.FormatCount(c.SamplesPerMonth)),
 	}
 	if c.RunUSD > 0 {
 		lines = append(lines, fmt.Sprintf("at the prices given: this run USD %.4f; a month at the sustained rate USD %.2f", c.RunUSD, c.MonthUSD))
@@ -117,11 +118,7 @@ func costLines(c *runner.Cost) []string {
 }
 
 func responses(r map[string]float64) string {
-	codes := make([]string, 0, len(r))
-	for c := range r {
-		codes = append(codes, c)
-	}
-	sort.Strings(codes)
+	codes := slices.Sorted(maps.Keys(r))
 	parts := make([]string, len(codes))
 	for i, c := range codes {
 		parts[i] = fmt.Sprintf("%s: %.0f", c, r[c])

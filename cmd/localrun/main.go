@@ -8,6 +8,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -15,7 +16,6 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -62,10 +62,7 @@ func run(promAddr string, zpages bool, progressEvery time.Duration, web string, 
 		}
 		// Every request to AMP is signed, the runner's own too (the canary, the
 		// read-back), in the workspace's region unless AWS_REGION says otherwise.
-		opts.Backend.SigV4Region = os.Getenv("AWS_REGION")
-		if opts.Backend.SigV4Region == "" && runner.IsAMP(u) {
-			opts.Backend.SigV4Region, _, _ = strings.Cut(strings.TrimPrefix(u.Hostname(), "aps-workspaces."), ".")
-		}
+		opts.Backend.SigV4Region = cmp.Or(os.Getenv("AWS_REGION"), runner.AMPRegion(u))
 		if opts.Backend.SigV4Region == "" {
 			return errors.New("AWS_REGION must be set: the SigV4 region can only be inferred from an aps-workspaces.<region>.amazonaws.com host")
 		}

@@ -39,6 +39,16 @@ func IsAMP(u *url.URL) bool {
 	return strings.HasPrefix(u.Hostname(), "aps-workspaces.") && strings.HasSuffix(u.Hostname(), ".amazonaws.com")
 }
 
+// AMPRegion is the region of an AMP workspace URL (aps-workspaces.<region>.amazonaws.com),
+// or "" for any other URL.
+func AMPRegion(u *url.URL) string {
+	if !IsAMP(u) {
+		return ""
+	}
+	region, _, _ := strings.Cut(strings.TrimPrefix(u.Hostname(), "aps-workspaces."), ".")
+	return region
+}
+
 // DeriveQueryURL finds the base of the query API that belongs to a remote-write
 // URL: AMP's workspace URL, Prometheus's and VictoriaMetrics' /api/v1/write,
 // Mimir's and Cortex's /api/v1/push (under /prometheus).
@@ -194,8 +204,7 @@ func (b Backend) Check(ctx context.Context) error {
 	case u.Hostname() == "":
 		return fmt.Errorf("write URL %q has no host", b.WriteURL)
 	}
-	if IsAMP(u) {
-		hostRegion, _, _ := strings.Cut(strings.TrimPrefix(u.Hostname(), "aps-workspaces."), ".")
+	if hostRegion := AMPRegion(u); hostRegion != "" {
 		if b.SigV4Region != "" && b.SigV4Region != hostRegion {
 			return fmt.Errorf("AWS_REGION (%s) is not the region of the workspace %s (%s): AMP would reject every signature", b.SigV4Region, u.Host, hostRegion)
 		}

@@ -17,7 +17,7 @@ import (
 func BackendFlags(fs *flag.FlagSet) func() (Backend, error) {
 	writeURL := fs.String("url", "", "remote-write URL of the backend (Prometheus, Mimir, VictoriaMetrics, AMP, ...); empty starts a local Prometheus")
 	queryURL := fs.String("query-url", "", "base URL of the backend's Prometheus query API (the part before /api/v1/query); derived from -url for AMP, Prometheus, Mimir and VictoriaMetrics")
-	var headers listFlag
+	var headers ListFlag
 	fs.Var(&headers, "header", `HTTP header "Name: value" sent with every write and query, e.g. -header "X-Scope-OrgID: loadtest" (repeatable)`)
 	tokenFile := fs.String("bearer-token-file", "", "file holding a bearer token sent with every write and query")
 	region := fs.String("aws-region", "", "sign every write and query with SigV4 (service aps) in this region; for an AMP URL, the workspace's region by default")
@@ -28,8 +28,8 @@ func BackendFlags(fs *flag.FlagSet) func() (Backend, error) {
 			u, err := url.Parse(b.WriteURL)
 			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 				errs = append(errs, fmt.Errorf("-url %q is not an http(s) URL with a host", b.WriteURL))
-			} else if IsAMP(u) && b.SigV4Region == "" {
-				b.SigV4Region, _, _ = strings.Cut(strings.TrimPrefix(u.Hostname(), "aps-workspaces."), ".")
+			} else if b.SigV4Region == "" {
+				b.SigV4Region = AMPRegion(u)
 			}
 		} else if b.QueryURL != "" {
 			errs = append(errs, errors.New("-query-url needs -url"))
@@ -56,12 +56,12 @@ func BackendFlags(fs *flag.FlagSet) func() (Backend, error) {
 	}
 }
 
-// listFlag collects a repeatable flag.
-type listFlag []string
+// ListFlag collects a repeatable flag.
+type ListFlag []string
 
-func (l *listFlag) String() string { return strings.Join(*l, " ") }
+func (l *ListFlag) String() string { return strings.Join(*l, " ") }
 
-func (l *listFlag) Set(s string) error {
+func (l *ListFlag) Set(s string) error {
 	*l = append(*l, s)
 	return nil
 }

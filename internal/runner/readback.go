@@ -126,11 +126,11 @@ func (q *Querier) ReadBack(ctx context.Context, p ReadBackPlan) (*ReadBack, erro
 	switch {
 	case rb.Exact && rb.StoredSamples > rb.SentSamples:
 		rb.Problem = fmt.Sprintf("stored %s samples, more than the %s acknowledged: another writer wrote the run's series, or samples were stored twice",
-			formatCount(rb.StoredSamples), formatCount(rb.SentSamples))
+			FormatCount(rb.StoredSamples), FormatCount(rb.SentSamples))
 	case rb.MissingSamples > 0:
-		rb.Problem = formatCount(rb.MissingSamples) + " acknowledged samples are missing"
+		rb.Problem = FormatCount(rb.MissingSamples) + " acknowledged samples are missing"
 	case rb.SeriesFound < rb.SeriesExpected:
-		rb.Problem = fmt.Sprintf("%s of the %s series written are missing", formatCount(rb.SeriesExpected-rb.SeriesFound), formatCount(rb.SeriesExpected))
+		rb.Problem = fmt.Sprintf("%s of the %s series written are missing", FormatCount(rb.SeriesExpected-rb.SeriesFound), FormatCount(rb.SeriesExpected))
 	}
 	if rb.MissingSamples > 0 {
 		rb.MissingByInstances = missingByBlock(p.Expected, stored)
@@ -284,22 +284,22 @@ func (q *Querier) CheckNoOtherWriter(ctx context.Context, first, n int64) error 
 
 // Summary is the read-back in a sentence.
 func (rb *ReadBack) Summary() string {
-	s := fmt.Sprintf("stored %s of %s samples acknowledged, %s of %s series written", formatCount(rb.StoredSamples), formatCount(rb.SentSamples),
-		formatCount(rb.SeriesFound), formatCount(rb.SeriesExpected))
+	s := fmt.Sprintf("stored %s of %s samples acknowledged, %s of %s series written", FormatCount(rb.StoredSamples), FormatCount(rb.SentSamples),
+		FormatCount(rb.SeriesFound), FormatCount(rb.SeriesExpected))
 	if !rb.Exact {
-		s += fmt.Sprintf(" (%s samples counted failed: a failed batch counts whole, so stored may exceed acknowledged by up to that)", formatCount(rb.FailedSamples))
+		s += fmt.Sprintf(" (%s samples counted failed: a failed batch counts whole, so stored may exceed acknowledged by up to that)", FormatCount(rb.FailedSamples))
 	}
 	if rb.Freshness != nil {
 		s += fmt.Sprintf("; queryable after %s p50, %s p99", seconds(rb.Freshness.P50), seconds(rb.Freshness.P99))
 	}
-	s += fmt.Sprintf("; the read-back read %s samples in %d queries", formatCount(rb.SamplesRead), rb.Queries)
+	s += fmt.Sprintf("; the read-back read %s samples in %d queries", FormatCount(rb.SamplesRead), rb.Queries)
 	if rb.Problem == "" {
 		return s
 	}
 	var b strings.Builder
 	b.WriteString(s + ". FAILED: " + rb.Problem)
 	for _, g := range append(rb.MissingByInstances, rb.MissingByTime...) {
-		fmt.Fprintf(&b, "; %s: %s of %s stored", g.Where, formatCount(g.Stored), formatCount(g.Expected))
+		fmt.Fprintf(&b, "; %s: %s of %s stored", g.Where, FormatCount(g.Stored), FormatCount(g.Expected))
 	}
 	return b.String()
 }

@@ -108,7 +108,7 @@ func (b Backend) collectorConfigs(env map[string]string) []string {
 	}
 	if len(headers) > 0 {
 		var refs []string
-		for i, name := range sortedKeys(headers) {
+		for i, name := range slices.Sorted(maps.Keys(headers)) {
 			variable := "RUNNER_HEADER_" + strconv.Itoa(i)
 			env[variable] = headers[name]
 			refs = append(refs, strconv.Quote(name)+": ${env:"+variable+"}")
@@ -133,15 +133,6 @@ func (r *Run) Close() {
 	if r.Prometheus != nil {
 		_ = r.Prometheus.Stop()
 	}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // Watch snapshots the run every `every` and once more at until, handing each

@@ -111,11 +111,11 @@ func Judge(stage Stage, m Measurement, causes map[string]float64, slo SLO, par P
 	case m.Latency.P99 > slo.P99.Seconds():
 		r.Reason = fmt.Sprintf("p99 write latency %s above %s", seconds(m.Latency.P99), slo.P99)
 	case r.SentSamplesPerSecond < slo.AckRatio*r.TargetSamplesPerSecond:
-		r.Reason = fmt.Sprintf("acknowledged %s samples/s, %.0f %% of the target", formatCount(r.SentSamplesPerSecond), 100*r.SentSamplesPerSecond/r.TargetSamplesPerSecond)
+		r.Reason = fmt.Sprintf("acknowledged %s samples/s, %.0f %% of the target", FormatCount(r.SentSamplesPerSecond), 100*r.SentSamplesPerSecond/r.TargetSamplesPerSecond)
 		if GeneratorLimited(m, slo, 0) {
 			r.GeneratorLimited = true
 			r.Reason = fmt.Sprintf("the generator fell behind its schedule by %s samples while the backend answered in time (p99 %s) and throttled nothing: "+
-				"the collector used %.1f cores; %s", formatCount(m.Shortfall), seconds(m.Latency.P99), r.CollectorCores, collectorAdvice(m, par))
+				"the collector used %.1f cores; %s", FormatCount(m.Shortfall), seconds(m.Latency.P99), r.CollectorCores, collectorAdvice(m, par))
 		}
 	default:
 		r.Passed = true
@@ -143,11 +143,18 @@ func collectorAdvice(m Measurement, par Parallelism) string {
 	}
 }
 
+// FailedResponse tells an error answer from a success: a status of 300 or more,
+// or none at all (the key is then the HTTP client's error type).
+func FailedResponse(code string) bool {
+	c, err := strconv.Atoi(code)
+	return err != nil || c >= 300
+}
+
 // ErrorRatio is the share of the write requests answered with an error status or not at all.
 func (m Measurement) ErrorRatio() float64 {
 	requests, failed := m.Requests(), 0.0
 	for code, n := range m.Responses {
-		if c, err := strconv.Atoi(code); err != nil || c >= 300 {
+		if FailedResponse(code) {
 			failed += n
 		}
 	}
@@ -206,10 +213,10 @@ func (v *Verdict) WithReadBack(rb *ReadBack) {
 func (v Verdict) Summary() string {
 	s := "no stage passed"
 	if v.SustainedSamplesPerSecond > 0 {
-		s = "sustained " + formatCount(v.SustainedSamplesPerSecond) + " samples/s"
+		s = "sustained " + FormatCount(v.SustainedSamplesPerSecond) + " samples/s"
 	}
 	if v.Limit.Stage > 0 {
-		s += fmt.Sprintf("; at %s samples/s (stage %d): %s", formatCount(v.Limit.TargetSamplesPerSecond), v.Limit.Stage, v.Limit.Reason)
+		s += fmt.Sprintf("; at %s samples/s (stage %d): %s", FormatCount(v.Limit.TargetSamplesPerSecond), v.Limit.Stage, v.Limit.Reason)
 	} else {
 		s += "; every stage passed"
 	}
@@ -272,7 +279,7 @@ func mainCause(causes map[string]float64, responses map[string]float64) string {
 	}
 	worst, n := "", 0.0
 	for code, c := range responses {
-		if code >= "300" && (c > n || c == n && code < worst) {
+		if FailedResponse(code) && (c > n || c == n && code < worst) {
 			worst, n = code, c
 		}
 	}
@@ -287,8 +294,8 @@ func seconds(s float64) string {
 	return fmt.Sprintf("%.2f s", s)
 }
 
-// formatCount writes 20,000 or 1,234,567.
-func formatCount(v float64) string {
+// FormatCount writes 20,000 or 1,234,567.
+func FormatCount(v float64) string {
 	s := strconv.FormatFloat(v, 'f', 0, 64)
 	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
 		s = s[:i] + "," + s[i:]

@@ -171,7 +171,7 @@ func TestLogCauses(t *testing.T) {
 
 func TestFormatCount(t *testing.T) {
 	for v, want := range map[float64]string{0: "0", 999: "999", 1000: "1,000", 1234567.4: "1,234,567", -1234: "-1,234", -123: "-123"} {
-		assert.Equal(t, want, formatCount(v))
+		assert.Equal(t, want, FormatCount(v))
 	}
 }
 
