@@ -142,18 +142,22 @@ func (r *Run) Close() {
 // otherwise it ends the watch.
 func (r *Run) Watch(ctx context.Context, until time.Time, every time.Duration, observe func(Snapshot), failed func(error)) (Snapshot, error) {
 	var last Snapshot
+	retry := false
 	for {
 		wait := min(every, time.Until(until))
-		if wait > 0 {
-			select {
-			case <-ctx.Done():
-				return Snapshot{}, ctx.Err()
-			case <-r.Collector.Exited():
-				return Snapshot{}, fmt.Errorf("the collector exited with code %d:\n%s", r.Collector.ExitCode(), lastLines(r.Collector.Log(), 5))
-			case <-time.After(wait):
-			}
+		if retry {
+			// Past until, the snapshot that failed is tried again each `every`, not at once.
+			wait = max(wait, every)
+		}
+		select {
+		case <-ctx.Done():
+			return Snapshot{}, ctx.Err()
+		case <-r.Collector.Exited():
+			return Snapshot{}, fmt.Errorf("the collector exited with code %d:\n%s", r.Collector.ExitCode(), lastLines(r.Collector.Log(), 5))
+		case <-time.After(max(wait, 0)):
 		}
 		s, err := r.Snapshot(ctx)
+		retry = err != nil && !time.Now().Before(until)
 		switch {
 		case err != nil && failed == nil:
 			return s, err
@@ -174,17 +178,25 @@ func (r *Run) Watch(ctx context.Context, until time.Time, every time.Duration, o
 // ScheduleStart is when the receiver's schedule (its stages) began, as its start
 // log line says.
 func (r *Run) ScheduleStart(ctx context.Context) (time.Time, error) {
+	e, err := r.waitLogged(ctx, "its schedule began", func(e LogEntry) bool { return e.ScheduleStart != "" })
+	if err != nil {
+		return time.Time{}, err
+	}
+	return time.Parse(time.RFC3339Nano, e.ScheduleStart)
+}
+
+// waitLogged waits for the first line of the collector's log that found accepts.
+func (r *Run) waitLogged(ctx context.Context, what string, found func(LogEntry) bool) (LogEntry, error) {
 	for {
-		for _, e := range r.Collector.Logged() {
-			if e.ScheduleStart != "" {
-				return time.Parse(time.RFC3339Nano, e.ScheduleStart)
-			}
+		logged := r.Collector.Logged()
+		if i := slices.IndexFunc(logged, found); i >= 0 {
+			return logged[i], nil
 		}
 		select {
 		case <-ctx.Done():
-			return time.Time{}, ctx.Err()
+			return LogEntry{}, ctx.Err()
 		case <-r.Collector.Exited():
-			return time.Time{}, errors.New("the collector exited before its schedule began")
+			return LogEntry{}, fmt.Errorf("the collector exited before %s", what)
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
@@ -225,20 +237,11 @@ func (r *Run) Drain(ctx context.Context, timeout time.Duration) (Snapshot, error
 // Instances is the range of instances the receiver generates, [first, first+n),
 // as its start log line says.
 func (r *Run) Instances(ctx context.Context) (first, n int64, err error) {
-	for {
-		for _, e := range r.Collector.Logged() {
-			if e.FirstInstance != "" && e.LastInstance != "" {
-				first, err1 := strconv.ParseInt(strings.TrimPrefix(e.FirstInstance, "I"), 10, 64)
-				last, err2 := strconv.ParseInt(strings.TrimPrefix(e.LastInstance, "I"), 10, 64)
-				return first, last - first + 1, errors.Join(err1, err2)
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return 0, 0, ctx.Err()
-		case <-r.Collector.Exited():
-			return 0, 0, errors.New("the collector exited before its receiver started")
-		case <-time.After(50 * time.Millisecond):
-		}
+	e, err := r.waitLogged(ctx, "its receiver started", func(e LogEntry) bool { return e.FirstInstance != "" && e.LastInstance != "" })
+	if err != nil {
+		return 0, 0, err
 	}
+	first, err1 := strconv.ParseInt(strings.TrimPrefix(e.FirstInstance, "I"), 10, 64)
+	last, err2 := strconv.ParseInt(strings.TrimPrefix(e.LastInstance, "I"), 10, 64)
+	return first, last - first + 1, errors.Join(err1, err2)
 }
