@@ -12,6 +12,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -25,11 +26,15 @@ var livePage []byte
 type Live struct {
 	URL string
 
-	mu      sync.Mutex
-	state   LiveState
-	snaps   []Snapshot
-	started time.Time
-	srv     *http.Server
+	mu    sync.Mutex
+	state LiveState
+	// snaps are the snapshots the next moment's span may still reach, the
+	// earliest at spanFrom; moments, the charts' points so far.
+	snaps    []Snapshot
+	spanFrom int
+	moments  []Moment
+	started  time.Time
+	srv      *http.Server
 	// storedRates is the read-back rate of each second since the start.
 	storedRates map[int]float64
 }
@@ -96,6 +101,9 @@ func (lv *Live) Start(at time.Time) {
 	// the read-back then neither overlap nor leave a gap.
 	at = at.Truncate(time.Millisecond)
 	lv.mu.Lock()
+	for i := range lv.moments {
+		lv.moments[i].Seconds += lv.started.Sub(at).Seconds()
+	}
 	lv.started = at
 	lv.mu.Unlock()
 	lv.Update(func(s *LiveState) { s.Started = at })
@@ -124,15 +132,20 @@ func (lv *Live) Problem(source string, err error) {
 func (lv *Live) Observe(snap Snapshot) {
 	lv.mu.Lock()
 	lv.snaps = append(lv.snaps, snap)
-	moments := Timeline(lv.snaps[max(0, len(lv.snaps)-6):], lv.started, 5*time.Second)
+	var now *Moment
+	if n := len(lv.snaps); n > 1 {
+		m, from := moment(lv.snaps, lv.spanFrom, n-1, lv.started, 5*time.Second)
+		lv.moments = append(lv.moments, m)
+		lv.snaps, lv.spanFrom = slices.Delete(lv.snaps, 0, from), 0
+		now = &m
+	}
 	lv.mu.Unlock()
-	c := snap.Collector
+	total := Window{To: snap} // from nothing: the run's totals
 	lv.Update(func(s *LiveState) {
-		s.Emitted = c.Sum(MetricAccepted, nil) + c.Sum(MetricRefused, nil)
-		s.Sent, s.SeriesWritten = c.Sum(MetricSent, nil), c.Sum(MetricSeriesWritten, nil)
-		s.Lost = c.Sum(MetricRefused, nil) + c.Sum(MetricSendFailed, nil) + c.Sum(MetricEnqueueFailed, nil)
-		if len(moments) > 0 {
-			s.Now = &moments[len(moments)-1]
+		s.Emitted, s.Lost = total.Emitted(), total.Lost()
+		s.Sent, s.SeriesWritten = total.Collector(MetricSent), total.Collector(MetricSeriesWritten)
+		if now != nil {
+			s.Now = now
 		}
 		delete(s.Problems, "the collector's telemetry")
 	})
@@ -140,8 +153,7 @@ func (lv *Live) Observe(snap Snapshot) {
 
 func (lv *Live) chart(w http.ResponseWriter, r *http.Request) {
 	lv.mu.Lock()
-	moments := Timeline(lv.snaps, lv.started, 5*time.Second)
-	stored := lv.storedMoments(moments)
+	stored := lv.storedMoments(slices.Clone(lv.moments))
 	lv.mu.Unlock()
 	charts := TimelineCharts(stored)
 	index := map[string]int{"rates.svg": 0, "latency.svg": 1, "responses.svg": 2}

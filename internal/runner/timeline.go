@@ -32,23 +32,31 @@ func Timeline(snaps []Snapshot, start time.Time, span time.Duration) []Moment {
 	out := make([]Moment, 0, len(snaps))
 	from := 0
 	for i := 1; i < len(snaps); i++ {
-		for from < i-1 && snaps[i].At.Sub(snaps[from+1].At) >= span {
-			from++
-		}
-		w := Window{From: snaps[from], To: snaps[i]}
-		m := Measure(w)
-		responses := map[string]float64{}
-		for code, n := range m.Responses {
-			responses[code] = m.Rate(n)
-		}
-		out = append(out, Moment{
-			Seconds: snaps[i].At.Sub(start).Seconds(), Target: snaps[i].Collector.Sum(MetricTargetRate, nil),
-			Emitted: m.Rate(m.Emitted), Sent: m.Rate(m.Sent), Lost: m.Rate(m.Lost()), Shortfall: m.Rate(m.Shortfall),
-			Latency: m.Latency, Responses: responses, Cores: m.Rate(m.CollectorCPU),
-			RSSMiB: float64(snaps[i].CollectorUsage.RSS) / (1 << 20), QueueLength: snaps[i].Collector.Sum(MetricQueueSize, nil),
-		})
+		var m Moment
+		m, from = moment(snaps, from, i, start, span)
+		out = append(out, m)
 	}
 	return out
+}
+
+// moment is the run around snaps[i], over the span before it from snaps[from]
+// on; it returns the moment and where the span of the next one can start, which
+// only moves forward (so that earlier snapshots can be let go).
+func moment(snaps []Snapshot, from, i int, start time.Time, span time.Duration) (Moment, int) {
+	for from < i-1 && snaps[i].At.Sub(snaps[from+1].At) >= span {
+		from++
+	}
+	m := Measure(Window{From: snaps[from], To: snaps[i]})
+	responses := map[string]float64{}
+	for code, n := range m.Responses {
+		responses[code] = m.Rate(n)
+	}
+	return Moment{
+		Seconds: snaps[i].At.Sub(start).Seconds(), Target: snaps[i].Collector.Sum(MetricTargetRate, nil),
+		Emitted: m.Rate(m.Emitted), Sent: m.Rate(m.Sent), Lost: m.Rate(m.Lost()), Shortfall: m.Rate(m.Shortfall),
+		Latency: m.Latency, Responses: responses, Cores: m.Rate(m.CollectorCPU),
+		RSSMiB: float64(snaps[i].CollectorUsage.RSS) / (1 << 20), QueueLength: snaps[i].Collector.Sum(MetricQueueSize, nil),
+	}, from
 }
 
 // TimelineCharts draws a run's moments: the rates, the write latency, and the
