@@ -48,11 +48,10 @@ type Request struct {
 // Decode reads r's body: snappy, then a remote-write 1.0 WriteRequest. The body
 // stays readable for the next handler.
 func Decode(r *http.Request) (*Request, error) {
-	body, err := io.ReadAll(r.Body)
+	body, err := readBody(r)
 	if err != nil {
 		return nil, err
 	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
 	raw, err := snappy.Decode(nil, body)
 	if err != nil {
 		return &Request{Body: body}, fmt.Errorf("snappy: %w", err)
@@ -60,6 +59,16 @@ func Decode(r *http.Request) (*Request, error) {
 	req := &Request{Body: body, Size: len(raw)}
 	err = walk(raw, rw1Series, func(s Series) { req.Series = append(req.Series, s); req.Samples += s.Samples }, true)
 	return req, err
+}
+
+// readBody reads r's body and leaves it readable for the next handler.
+func readBody(r *http.Request) ([]byte, error) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return nil, err
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	return body, nil
 }
 
 // Count counts the series entries and samples of a decompressed WriteRequest

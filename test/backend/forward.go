@@ -119,7 +119,7 @@ type Sink struct {
 }
 
 func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost || r.Header.Get("Content-Encoding") != "snappy" {
+	if !isWrite(r) {
 		s.rejected.Add(1)
 		http.Error(w, "not a remote-write request", http.StatusBadRequest)
 		return

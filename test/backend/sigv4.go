@@ -135,12 +135,12 @@ func SigV4(v *Verifier, next http.Handler) *SigV4Check {
 }
 
 func (c *SigV4Check) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	req, err := Decode(r)
-	if req == nil {
+	body, err := readBody(r)
+	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	reason, detail := c.verifier.Verify(r, req.Body)
+	reason, detail := c.verifier.Verify(r, body)
 	c.mu.Lock()
 	if reason == "" {
 		c.verified++
