@@ -125,18 +125,17 @@ func (w *worker) report(ctx context.Context) {
 	if w.pacer == nil {
 		return
 	}
-	for stage, n := range w.pacer.scheduled {
+	w.reportByStage(ctx, w.pacer.scheduled, w.telemetry.ReceiverDummymetricsScheduledSamples, &w.totals.scheduled)
+	w.reportByStage(ctx, w.pacer.shortfall, w.telemetry.ReceiverDummymetricsShortfallSamples, &w.totals.shortfall)
+}
+
+// reportByStage moves the counts by stage into the counter and the total.
+func (w *worker) reportByStage(ctx context.Context, counts []int64, counter metric.Int64Counter, total *atomic.Int64) {
+	for stage, n := range counts {
 		if n > 0 {
-			w.telemetry.ReceiverDummymetricsScheduledSamples.Add(ctx, n, w.stageAttrs[stage])
-			w.totals.scheduled.Add(n)
-			w.pacer.scheduled[stage] = 0
-		}
-	}
-	for stage, n := range w.pacer.shortfall {
-		if n > 0 {
-			w.telemetry.ReceiverDummymetricsShortfallSamples.Add(ctx, n, w.stageAttrs[stage])
-			w.totals.shortfall.Add(n)
-			w.pacer.shortfall[stage] = 0
+			counter.Add(ctx, n, w.stageAttrs[stage])
+			total.Add(n)
+			counts[stage] = 0
 		}
 	}
 }
