@@ -196,7 +196,7 @@ func printProgress(ctx context.Context, r *runner.Run, s runner.Snapshot) {
 		m.Sum(runner.MetricAccepted, nil)+m.Sum(runner.MetricRefused, nil), m.Sum(runner.MetricRefused, nil),
 		m.Sum(runner.MetricSent, nil), m.Sum(runner.MetricSendFailed, nil), m.Sum(runner.MetricEnqueueFailed, nil))
 	if r.Prometheus != nil {
-		if series, err := r.Querier.Scalar(ctx, `count({__name__=~"CPU|Memory"})`, time.Now().Add(5*time.Second)); err == nil {
+		if series, err := r.Querier.Scalar(ctx, "count("+runner.SeriesSelector+")", time.Now().Add(5*time.Second)); err == nil {
 			line += fmt.Sprintf("; Prometheus holds %.0f series", series)
 		}
 	}

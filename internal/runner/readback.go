@@ -78,15 +78,23 @@ type ReadBackPlan struct {
 // The run's metrics.
 var metrics = []string{"CPU", "Memory"}
 
-const seriesSelector = `__name__=~"CPU|Memory"`
+// SeriesSelector selects every series a run writes, whatever its instances.
+var SeriesSelector = fmt.Sprintf(`{__name__=~%q}`, strings.Join(metrics, "|"))
+
+// countOverTime is PromQL for the samples of one metric of the instances that
+// pattern matches, per series, in the window before the evaluation time. One
+// metric at a time: count_over_time drops the name, and CPU and Memory of an
+// instance would collide.
+func countOverTime(metric, pattern string, window time.Duration) string {
+	return fmt.Sprintf("count_over_time(%s{InstanceId=~%q}[%dms])", metric, pattern, window.Milliseconds())
+}
 
 // StoredIn is PromQL for the number of the run's samples stored in the window
-// before the evaluation time: one metric at a time, since count_over_time drops
-// the name and CPU and Memory of an instance would collide.
+// before the evaluation time.
 func StoredIn(first, n int64, window time.Duration) string {
 	parts := make([]string, len(metrics))
 	for i, m := range metrics {
-		parts[i] = fmt.Sprintf("(sum(count_over_time(%s{InstanceId=~%q}[%dms])) or vector(0))", m, idRangePattern(first, n), window.Milliseconds())
+		parts[i] = fmt.Sprintf("(sum(%s) or vector(0))", countOverTime(m, idRangePattern(first, n), window))
 	}
 	return strings.Join(parts, " + ")
 }
@@ -98,7 +106,7 @@ func StoredIn(first, n int64, window time.Duration) string {
 func (q *Querier) ReadBack(ctx context.Context, p ReadBackPlan) (*ReadBack, error) {
 	rb := &ReadBack{SentSamples: p.Sent, FailedSamples: p.Failed, Exact: p.Failed == 0, SeriesExpected: p.SeriesExpected}
 	at := p.To.Add(2 * time.Second) // the newest samples run up to a second ahead of the clock
-	window := fmt.Sprintf("%dms", at.Sub(p.From).Milliseconds())
+	window := at.Sub(p.From)
 	series := p.SeriesExpected
 	if series == 0 {
 		series = 2 * float64(p.Instances)
@@ -111,9 +119,7 @@ func (q *Querier) ReadBack(ctx context.Context, p ReadBackPlan) (*ReadBack, erro
 	stored := map[int64]float64{}
 	for block := p.First / size * size; block < p.First+p.Instances; block += size {
 		for _, metric := range metrics {
-			// One metric at a time: count_over_time drops the name, and CPU and
-			// Memory of an instance would then collide.
-			vec, err := q.Vector(ctx, fmt.Sprintf(`count_over_time(%s{InstanceId=~%q}[%s])`, metric, idPattern(block, size), window), at)
+			vec, err := q.Vector(ctx, countOverTime(metric, idPattern(block, size), window), at)
 			if err != nil {
 				return rb, err
 			}
@@ -270,7 +276,7 @@ func idRangePattern(first, n int64) string {
 // CheckNoOtherWriter refuses to start a run whose series another writer is
 // writing: the read-back would count its samples as the run's.
 func (q *Querier) CheckNoOtherWriter(ctx context.Context, first, n int64) error {
-	promql := fmt.Sprintf(`count(count_over_time({%s,InstanceId=~%q}[15s]))`, seriesSelector, idRangePattern(first, n))
+	promql := fmt.Sprintf(`count(count_over_time(%s[15s]))`, RunSelector(first, n))
 	series, err := q.Scalar(ctx, promql, time.Now().Add(2*time.Second))
 	if err != nil {
 		return err
@@ -306,5 +312,5 @@ func (rb *ReadBack) Summary() string {
 
 // RunSelector selects the run's series: CPU and Memory of its instances.
 func RunSelector(first, n int64) string {
-	return fmt.Sprintf("{%s,InstanceId=~%q}", seriesSelector, idRangePattern(first, n))
+	return fmt.Sprintf(`{__name__=~%q,InstanceId=~%q}`, strings.Join(metrics, "|"), idRangePattern(first, n))
 }
