@@ -337,7 +337,7 @@ func (t *test) stages(ctx context.Context) ([]runner.StageResult, error) {
 	}
 	failed := func(err error) {
 		if t.live != nil {
-			t.live.Problem("the collector's telemetry", err)
+			t.live.TelemetryFailed(err)
 		}
 	}
 	t.setStage("waiting for the schedule to start")

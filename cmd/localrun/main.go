@@ -125,7 +125,7 @@ func run(promAddr string, zpages bool, progressEvery time.Duration, web string, 
 		}
 	}, func(err error) {
 		if live != nil {
-			live.Problem("the collector's telemetry", err)
+			live.TelemetryFailed(err)
 		}
 	})
 	if ctx.Err() == nil {

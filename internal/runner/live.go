@@ -128,6 +128,13 @@ func (lv *Live) Problem(source string, err error) {
 	})
 }
 
+// telemetrySource names the collector's telemetry among the page's problems.
+const telemetrySource = "the collector's telemetry"
+
+// TelemetryFailed records that the collector's telemetry could not be read; the
+// next snapshot observed clears it.
+func (lv *Live) TelemetryFailed(err error) { lv.Problem(telemetrySource, err) }
+
 // Observe adds a snapshot of the run.
 func (lv *Live) Observe(snap Snapshot) {
 	lv.mu.Lock()
@@ -147,7 +154,7 @@ func (lv *Live) Observe(snap Snapshot) {
 		if now != nil {
 			s.Now = now
 		}
-		delete(s.Problems, "the collector's telemetry")
+		delete(s.Problems, telemetrySource)
 	})
 }
 

@@ -63,7 +63,7 @@ func TestLive(t *testing.T) {
 	lv.Start(start)
 	lv.Update(func(s *LiveState) { s.Stage, s.Verdict = "stage 1 of 3", []string{"stage 0 passed"} })
 	lv.Problem("the backend's query API", errors.New("connection refused"))
-	lv.Problem("the collector's telemetry", errors.New("timeout"))
+	lv.TelemetryFailed(errors.New("timeout"))
 	for _, snap := range snapshots(t, start) {
 		lv.Observe(snap)
 	}
