@@ -8,6 +8,8 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+
+	"github.com/prometheus/procfs"
 )
 
 // setGCDefaults raises the garbage collector's target unless GOGC is set, and
@@ -36,17 +38,13 @@ func availableMemory() int64 {
 			}
 		}
 	}
-	b, err := os.ReadFile("/proc/meminfo")
+	fs, err := procfs.NewDefaultFS()
 	if err != nil {
 		return 0
 	}
-	for line := range strings.Lines(string(b)) {
-		if rest, ok := strings.CutPrefix(line, "MemTotal:"); ok {
-			kib, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			if err == nil {
-				return kib << 10
-			}
-		}
+	mem, err := fs.Meminfo()
+	if err != nil || mem.MemTotalBytes == nil {
+		return 0
 	}
-	return 0
+	return int64(*mem.MemTotalBytes)
 }

@@ -3,6 +3,7 @@ module github.com/ampload/otelcol-dummymetrics/distribution
 go 1.26.0
 
 require (
+	github.com/prometheus/procfs v0.22.0
 	github.com/stretchr/testify v1.12.1
 	go.opentelemetry.io/collector/confmap v1.71.0
 	go.opentelemetry.io/collector/featuregate v1.71.0
@@ -20,4 +21,5 @@ require (
 	go.uber.org/multierr v1.11.0 // indirect
 	go.uber.org/zap v1.28.0 // indirect
 	go.yaml.in/yaml/v3 v3.0.6 // indirect
+	golang.org/x/sys v0.47.0 // indirect
 )
