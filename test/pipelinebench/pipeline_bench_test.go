@@ -6,7 +6,7 @@ package pipelinebench
 import (
 	"context"
 	"runtime"
-	"strings"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -128,33 +128,38 @@ func setEnv(b *testing.B, env map[string]string) {
 // reached the sink (the exporter's queue was full): the CPU spent on them is part
 // of cpu-ns/sample, which counts only samples that arrived.
 func BenchmarkPipeline(b *testing.B) {
-	for _, mode := range []string{"ordered", "unordered", "sync", "sync-rw2"} {
-		b.Run("mode="+mode, func(b *testing.B) {
+	for _, mode := range []struct {
+		name  string
+		queue bool   // the shipped configuration has none
+		gate  string // a feature gate the mode needs
+		tweak func(*prometheusremotewriteexporter.Config)
+	}{
+		{name: "ordered", queue: true},
+		{name: "unordered", queue: true, gate: MultipleWorkersGate, tweak: func(exp *prometheusremotewriteexporter.Config) {
+			exp.RemoteWriteQueue.NumConsumers = *exp.MaxBatchRequestParallelism
+			one := 1
+			exp.MaxBatchRequestParallelism = &one
+		}},
+		{name: "sync"},
+		{name: "sync-rw2", gate: RW2Gate, tweak: func(exp *prometheusremotewriteexporter.Config) {
+			exp.RemoteWriteProtoMsg = remoteapi.WriteV2MessageType
+		}},
+	} {
+		b.Run("mode="+mode.name, func(b *testing.B) {
 			sink, sinkURL := newSink(b)
 			setEnv(b, benchEnv)
 			b.Setenv("PROMETHEUS_WRITE_URL", sinkURL)
-			// The shipped configuration has no queue; the other modes turn it on.
-			b.Setenv("SINK_QUEUE_ENABLED", "true")
-			if strings.HasPrefix(mode, "sync") {
-				b.Setenv("SINK_QUEUE_ENABLED", "false")
-			}
+			b.Setenv("SINK_QUEUE_ENABLED", strconv.FormatBool(mode.queue))
 			ctx := context.Background()
-			gate := map[string]string{"unordered": MultipleWorkersGate, "sync-rw2": RW2Gate}[mode]
-			if gate != "" {
-				restore, err := SetGate(gate, true)
+			if mode.gate != "" {
+				restore, err := SetGate(mode.gate, true)
 				require.NoError(b, err)
 				defer restore()
 			}
 			cfg, err := LoadConfig(ctx, shippedConfig(b))
 			require.NoError(b, err)
-			if mode == "sync-rw2" {
-				cfg.Exporter.(*prometheusremotewriteexporter.Config).RemoteWriteProtoMsg = remoteapi.WriteV2MessageType
-			}
-			if mode == "unordered" {
-				exp := cfg.Exporter.(*prometheusremotewriteexporter.Config)
-				exp.RemoteWriteQueue.NumConsumers = *exp.MaxBatchRequestParallelism
-				one := 1
-				exp.MaxBatchRequestParallelism = &one
+			if mode.tweak != nil {
+				mode.tweak(cfg.Exporter.(*prometheusremotewriteexporter.Config))
 			}
 			core, logs := observer.New(zapcore.InfoLevel)
 			p, err := Build(ctx, cfg, zap.New(core))
