@@ -6,10 +6,13 @@ package runner
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 )
 
 // RepoPath returns a path under the repository's top folder: the nearest parent of
@@ -55,14 +58,36 @@ func binary(envVar, makeTarget string, elem ...string) (string, error) {
 	return path, nil
 }
 
-// FreeAddr returns a loopback address whose port was free a moment ago.
+// Ports FreeAddr has handed out; each is given once per process.
+var (
+	pickedMu sync.Mutex
+	picked   = map[int]bool{}
+)
+
+// FreeAddr returns a loopback address whose port is free now and that no earlier
+// call returned. A port asked of the kernel (port 0) comes from its ephemeral
+// range, where any outgoing connection or another test's listener can take it
+// before the process it is meant for binds it: with e2e tests in parallel that
+// happened. So the port is drawn below that range (32768-60999 on Linux,
+// 49152-65535 elsewhere), where only explicit binds go.
 func FreeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
+	pickedMu.Lock()
+	defer pickedMu.Unlock()
+	const lowest, count = 20000, 12000
+	for range 200 {
+		port := lowest + rand.IntN(count)
+		if picked[port] {
+			continue
+		}
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		picked[port] = true
+		return l.Addr().String(), nil
 	}
-	defer l.Close()
-	return l.Addr().String(), nil
+	return "", fmt.Errorf("no free port on 127.0.0.1 between %d and %d after 200 tries", lowest, lowest+count-1)
 }
 
 func lastLines(s string, n int) string {
