@@ -15,7 +15,7 @@ import (
 // ephemeral range from which outgoing connections and port-0 listeners draw.
 func TestFreeAddrNeverRepeatsAndAvoidsEphemeralPorts(t *testing.T) {
 	seen := map[string]bool{}
-	for range 500 {
+	for range 100 {
 		addr, err := FreeAddr()
 		require.NoError(t, err)
 		require.False(t, seen[addr], "%s handed out twice", addr)
