@@ -147,6 +147,7 @@ func (r *dummyMetricsReceiver) newWorker(k int, seed uint64, sched *schedule) *w
 		telemetry:  r.telemetry,
 		logger:     r.settings.Logger.With(zap.Int("worker", k)),
 		totals:     &r.totals,
+		client:     shardClientInfo(k),
 		pause:      r.cfg.Pause,
 		stageAttrs: r.stageAttrs,
 		blockAttrs: make([]metric.AddOption, len(s.ledger.blockSamples)),

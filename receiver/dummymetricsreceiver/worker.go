@@ -5,9 +5,11 @@ package dummymetricsreceiver // import "github.com/ampload/otelcol-dummymetrics/
 
 import (
 	"context"
+	"strconv"
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/collector/client"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/receiver/receiverhelper"
@@ -39,6 +41,18 @@ const (
 	rateQuantum = 5 * time.Millisecond
 )
 
+// ShardMetadataKey is the client metadata key under which each worker passes its
+// index (worker k: "k") with its payloads, so that a batch processor given
+// metadata_keys: [dummymetrics_shard] keeps one batcher per worker instead of
+// making the workers contend for one. It must not be listed in an exporter's
+// include_metadata_keys, which would send it as an HTTP header.
+const ShardMetadataKey = "dummymetrics_shard"
+
+// shardClientInfo is the client information worker k attaches to its payloads.
+func shardClientInfo(k int) client.Info {
+	return client.Info{Metadata: client.NewMetadata(map[string][]string{ShardMetadataKey: {strconv.Itoa(k)}})}
+}
+
 // counters are the receiver's totals, summed over its workers for the shutdown report.
 type counters struct {
 	accepted  atomic.Int64
@@ -59,6 +73,7 @@ type worker struct {
 	telemetry *metadata.TelemetryBuilder
 	logger    *zap.Logger
 	totals    *counters
+	client    client.Info // the worker's shard, as client metadata
 
 	pause      time.Duration
 	pacer      *pacer             // nil when pacing by pause
@@ -74,6 +89,8 @@ type worker struct {
 }
 
 func (w *worker) run(ctx context.Context) {
+	// Built once: every payload of the worker goes with its shard's metadata.
+	ctx = client.NewContext(ctx, w.client)
 	// A previous process may have written these series up to a second ahead of its
 	// clock until it stopped: start after that, so that a restart is not rejected.
 	w.shard.startAfter(w.now().UnixMilli() + maxAheadMillis)
