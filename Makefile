@@ -42,7 +42,7 @@ $(OCB):
 prometheus: $(PROMETHEUS)
 
 $(PROMETHEUS):
-	GOBIN=$(TOOLS) go install github.com/prometheus/prometheus/cmd/prometheus@$(PROMETHEUS_VERSION)
+	GOBIN=$(TOOLS) go install -tags remove_all_sd github.com/prometheus/prometheus/cmd/prometheus@$(PROMETHEUS_VERSION)
 
 $(GOLANGCI_LINT):
 	GOBIN=$(TOOLS) go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)

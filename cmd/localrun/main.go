@@ -8,9 +8,7 @@
 package main
 
 import (
-	"cmp"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"net/url"
@@ -48,31 +46,34 @@ func run(promAddr string, zpages bool, progressEvery time.Duration, web string, 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	backend, err := runner.BackendFromEnv()
+	if err != nil {
+		return err
+	}
+	// The parameters of the README's table come from make run's environment.
+	settings, err := runner.SettingsIn(os.Environ())
+	if err != nil {
+		return err
+	}
 	opts := runner.Options{
-		Backend:    runner.Backend{WriteURL: os.Getenv("PROMETHEUS_WRITE_URL")},
+		Backend:    backend,
 		Prometheus: runner.PrometheusOptions{Addr: promAddr},
 		// The telemetry, health and pprof endpoints keep the configuration's
 		// defaults; the HTTP client's latency and answers are for the live page.
-		Collector: runner.CollectorOptions{DefaultPorts: true, Configs: []string{"collector-config-detailed.yaml"}},
+		Collector: runner.CollectorOptions{DefaultPorts: true, Env: settings, Configs: []string{"collector-config-detailed.yaml"}},
 	}
-	if opts.Backend.WriteURL != "" {
-		u, err := url.Parse(opts.Backend.WriteURL)
-		if err != nil {
-			return fmt.Errorf("PROMETHEUS_WRITE_URL: %w", err)
-		}
-		// Every request to AMP is signed, the runner's own too (the canary, the
-		// read-back), in the workspace's region unless AWS_REGION says otherwise.
-		opts.Backend.SigV4Region = cmp.Or(os.Getenv("AWS_REGION"), runner.AMPRegion(u))
-		if opts.Backend.SigV4Region == "" {
-			return errors.New("AWS_REGION must be set: the SigV4 region can only be inferred from an aps-workspaces.<region>.amazonaws.com host")
-		}
-		fmt.Printf("Writing to %s, signed with SigV4 (service aps) with the default AWS credentials\n", opts.Backend.WriteURL)
-	} else {
+	switch {
+	case backend.WriteURL == "":
 		fmt.Printf("Starting Prometheus on %s (data and log in a temporary folder, removed at the end)\n", promAddr)
+	case backend.SigV4Region != "":
+		// Every request is signed, the runner's own too (the canary, the read-back).
+		fmt.Printf("Writing to %s, signed with SigV4 (service aps, region %s) with the default AWS credentials\n", backend.WriteURL, backend.SigV4Region)
+	default:
+		fmt.Printf("Writing to %s%s\n", backend.WriteURL, backend.Describe())
 	}
 	if zpages {
 		opts.Collector.Configs = append(opts.Collector.Configs, "collector-config-zpages.yaml")
-		if opts.Backend.WriteURL != "" {
+		if opts.Backend.SigV4Region != "" {
 			// Each overlay replaces the list of extensions: name all of them, or the
 			// exporter finds no sigv4auth to sign with and the collector cannot start.
 			opts.Collector.Configs = append(opts.Collector.Configs, "yaml:service::extensions: [health_check, pprof, sigv4auth, zpages]")

@@ -8,9 +8,11 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -252,4 +254,23 @@ func probe(ctx context.Context, u *url.URL) error {
 
 func promv1Range(from, to time.Time, step time.Duration) promv1.Range {
 	return promv1.Range{Start: from, End: to, Step: step}
+}
+
+// Describe says how requests to the backend are authenticated, without the
+// values: " with the headers X-Scope-OrgID and a bearer token", or "".
+func (b Backend) Describe() string {
+	var parts []string
+	if len(b.Headers) > 0 {
+		parts = append(parts, "the headers "+strings.Join(slices.Sorted(maps.Keys(b.Headers)), ", "))
+	}
+	if b.BearerToken != "" {
+		parts = append(parts, "a bearer token")
+	}
+	if b.SigV4Region != "" {
+		parts = append(parts, "SigV4 signatures (region "+b.SigV4Region+")")
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " with " + strings.Join(parts, " and ")
 }

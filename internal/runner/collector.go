@@ -8,6 +8,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -23,7 +25,8 @@ type CollectorOptions struct {
 	// Base is the main configuration file that Start puts before Configs; empty
 	// means the shipped collector-config.yaml.
 	Base string
-	// Env is set on top of the runner's own environment.
+	// Env is the collector's settings; of the runner's own environment it gets
+	// only what PassedEnv lets through.
 	Env map[string]string
 	// FeatureGates is passed to --feature-gates, on top of the distribution's
 	// defaults (distribution.DefaultFeatureGates).
@@ -109,7 +112,7 @@ func startCollector(ctx context.Context, opts CollectorOptions) (*Collector, err
 		opts.LogPath = f.Name()
 		f.Close()
 	}
-	environ := os.Environ()
+	environ := PassedEnv(os.Environ())
 	for k, v := range env {
 		environ = append(environ, k+"="+v)
 	}
@@ -132,6 +135,25 @@ func startCollector(ctx context.Context, opts CollectorOptions) (*Collector, err
 	return c, nil
 }
 
+// PassedEnv keeps of an environment what the collector needs from the runner's:
+// the AWS credential chain (AWS_*, HOME for ~/.aws), TLS roots and HTTP proxies,
+// and PATH, TMPDIR and TZ. The collector's own settings (GENERATOR_*, SINK_*,
+// ...) and the Go runtime's (GOMAXPROCS, GOMEMLIMIT, GOGC, GODEBUG) change what
+// a run measures, so they reach it only when a command passes them on.
+func PassedEnv(environ []string) []string {
+	var out []string
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		switch upper := strings.ToUpper(name); {
+		case strings.HasPrefix(name, "AWS_"),
+			slices.Contains([]string{"HOME", "PATH", "TMPDIR", "TZ", "SSL_CERT_FILE", "SSL_CERT_DIR"}, name),
+			slices.Contains([]string{"HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY"}, upper):
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
 // Telemetry scrapes the collector's own metrics.
 func (c *Collector) Telemetry(ctx context.Context) (Metrics, error) {
 	return Scrape(ctx, c.TelemetryURL)
@@ -139,3 +161,45 @@ func (c *Collector) Telemetry(ctx context.Context) (Metrics, error) {
 
 // Logged decodes the collector's log.
 func (c *Collector) Logged() Log { return ParseLog(c.Log()) }
+
+// goRuntimeSettings are the Go runtime's variables that change how the collector runs.
+var goRuntimeSettings = []string{"GOMAXPROCS", "GOMEMLIMIT", "GOGC", "GODEBUG"}
+
+// SettingsIn returns the collector settings that environ sets: the variables the
+// shipped configuration files read (${env:NAME}), and the Go runtime's. The
+// runner's own (the write URL, the telemetry ports) are left out.
+func SettingsIn(environ []string) (map[string]string, error) {
+	files, err := RepoPath("collector-config*.yaml")
+	if err != nil {
+		return nil, err
+	}
+	paths, err := filepath.Glob(files)
+	if err != nil {
+		return nil, err
+	}
+	known := map[string]bool{}
+	for _, name := range goRuntimeSettings {
+		known[name] = true
+	}
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range envReference.FindAllSubmatch(b, -1) {
+			known[string(m[1])] = true
+		}
+	}
+	for _, own := range []string{"PROMETHEUS_WRITE_URL", "AWS_REGION", "TELEMETRY_HOST", "TELEMETRY_PORT", "HEALTH_CHECK_ENDPOINT", "PPROF_ENDPOINT"} {
+		delete(known, own)
+	}
+	out := map[string]string{}
+	for _, kv := range environ {
+		if name, value, _ := strings.Cut(kv, "="); known[name] {
+			out[name] = value
+		}
+	}
+	return out, nil
+}
+
+var envReference = regexp.MustCompile(`\$\{env:([A-Za-z_][A-Za-z0-9_]*)`)

@@ -106,14 +106,12 @@ func (b Backend) collectorConfigs(env map[string]string) []string {
 		}
 		headers["Authorization"] = "Bearer " + b.BearerToken
 	}
-	if len(headers) > 0 {
-		var refs []string
-		for i, name := range slices.Sorted(maps.Keys(headers)) {
-			variable := "RUNNER_HEADER_" + strconv.Itoa(i)
-			env[variable] = headers[name]
-			refs = append(refs, strconv.Quote(name)+": ${env:"+variable+"}")
-		}
-		out = append(out, "yaml:exporters::prometheus_remote_write::http::headers: {"+strings.Join(refs, ", ")+"}")
+	// One overlay per header: an ${env:...} inside a YAML flow mapping is not
+	// resolved, a whole value is.
+	for i, name := range slices.Sorted(maps.Keys(headers)) {
+		variable := "RUNNER_HEADER_" + strconv.Itoa(i)
+		env[variable] = headers[name]
+		out = append(out, "yaml:exporters::prometheus_remote_write::http::headers::"+name+": ${env:"+variable+"}")
 	}
 	return out
 }

@@ -50,7 +50,7 @@ var dataLine = regexp.MustCompile(`<path d="([^"]*)" style="[^"]*stroke-width:1.
 // that it says so when the backend goes away.
 func TestLivePage(t *testing.T) {
 	ctx := browser(t)
-	lr := startLocalRun(t, "-live-read-back", "1s")
+	lr := startLocalRun(t, nil, "-live-read-back", "1s")
 	go func() {
 		for lr.out.Scan() {
 		}

@@ -230,6 +230,45 @@ func TestLoadTestSignsQueriesForAMP(t *testing.T) {
 	require.NotNil(t, v.ReadBack.Freshness, "the canary was written and read, signed")
 }
 
+// TestLoadTestSendsTheTenantHeader runs the README's Mimir example against a
+// backend that refuses every write and query without the tenant's header: the
+// collector's writes, the canary and the read-back all carry it.
+func TestLoadTestSendsTheTenantHeader(t *testing.T) {
+	prom := startPrometheus(t, runner.PrometheusOptions{})
+	tenant := backend.RequireHeader("X-Scope-OrgID", "loadtest", backend.Forward(prom.URL))
+	srv := standIn(t, tenant)
+	code, out, v := loadTest(t, nil, "-url", srv.WriteURL, "-header", "X-Scope-OrgID: loadtest", "-instances", "100", "-stages", "5s:2000")
+	require.NotNil(t, v, out)
+	assert.Equal(t, 0, code)
+	assert.True(t, v.Passed, v.Summary())
+	assert.Zero(t, tenant.Unmet(), "no request went without the header")
+	assert.Positive(t, tenant.Passed(), "the run wrote and read through the stand-in")
+	require.NotNil(t, v.ReadBack)
+	assert.Positive(t, v.ReadBack.StoredSamples)
+	assert.Equal(t, v.ReadBack.SentSamples, v.ReadBack.StoredSamples, "read back exactly, with the header")
+	require.NotNil(t, v.ReadBack.Freshness, "the canary wrote and read with the header")
+}
+
+// TestLoadTestSendsTheBearerToken: the same against a backend that requires a
+// bearer token, read from -bearer-token-file.
+func TestLoadTestSendsTheBearerToken(t *testing.T) {
+	prom := startPrometheus(t, runner.PrometheusOptions{})
+	const token = "e2e-token-4f1c9a"
+	guard := backend.RequireHeader("Authorization", "Bearer "+token, backend.Forward(prom.URL))
+	srv := standIn(t, guard)
+	file := filepath.Join(t.TempDir(), "token")
+	require.NoError(t, os.WriteFile(file, []byte(token+"\n"), 0o600))
+	code, out, v := loadTest(t, nil, "-url", srv.WriteURL, "-bearer-token-file", file, "-instances", "100", "-stages", "5s:2000")
+	require.NotNil(t, v, out)
+	assert.Equal(t, 0, code)
+	assert.Zero(t, guard.Unmet(), "no request went without the token")
+	assert.Positive(t, guard.Passed(), "the run wrote and read through the stand-in")
+	assert.NotContains(t, out, token, "the token is not printed")
+	require.NotNil(t, v.ReadBack)
+	assert.Positive(t, v.ReadBack.StoredSamples)
+	assert.Equal(t, v.ReadBack.SentSamples, v.ReadBack.StoredSamples)
+}
+
 // TestLoadTestMeasuresFreshness makes writes queryable only a second after they
 // are acknowledged: the canary measures it.
 func TestLoadTestMeasuresFreshness(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ampload/otelcol-dummymetrics/internal/runner"
+	"github.com/ampload/otelcol-dummymetrics/test/backend"
 )
 
 // TestMakeRunReadsBackAtCtrlC runs make run's runner for a few seconds, stops it
@@ -24,19 +25,12 @@ import (
 // that it ends cleanly with the accounting line and a read-back that found every
 // acknowledged sample and every written series in Prometheus.
 func TestMakeRunReadsBackAtCtrlC(t *testing.T) {
-	lr := startLocalRun(t)
+	lr := startLocalRun(t, nil)
 	require.Eventually(t, func() bool {
 		m, err := runner.Scrape(t.Context(), lr.telemetry)
 		return err == nil && m.Sum(runner.MetricSent, nil) > 1000
 	}, 30*time.Second, 200*time.Millisecond, "the collector sends")
-	require.NoError(t, syscall.Kill(-lr.cmd.Process.Pid, syscall.SIGINT))
-	var rest strings.Builder
-	for lr.out.Scan() {
-		rest.WriteString(lr.out.Text() + "\n")
-	}
-	require.NoError(t, lr.out.Err())
-	require.NoError(t, lr.cmd.Wait(), "Ctrl-C is a normal end:\n%s", rest.String())
-	out := rest.String()
+	out := stopLocalRun(t, lr)
 	assert.Regexp(t, `The receiver emitted \d+ samples: \d+ accepted by the pipeline, 0 refused; of the accepted, 0 were not sent`, out)
 	m := regexp.MustCompile(`Read back: stored ([\d,]+) of ([\d,]+) samples acknowledged, (\d+) of (\d+) series written; queryable after`).FindStringSubmatch(out)
 	require.NotNil(t, m, "the read-back line:\n%s", out)
@@ -51,7 +45,7 @@ func TestMakeRunReadsBackAtCtrlC(t *testing.T) {
 // which it cannot handle: the Prometheus and the collector it started must stop
 // anyway, rather than hold their ports and keep writing.
 func TestMakeRunKilledLeavesNothingRunning(t *testing.T) {
-	lr := startLocalRun(t)
+	lr := startLocalRun(t, nil)
 	require.Eventually(t, func() bool {
 		_, err := runner.Scrape(t.Context(), lr.telemetry)
 		return err == nil
@@ -69,19 +63,57 @@ func TestMakeRunKilledLeavesNothingRunning(t *testing.T) {
 	}
 }
 
+// TestMakeRunWithATenantHeader runs make run against a backend that refuses
+// every write and query without its tenant's header, as Mimir does, with the
+// header set from the environment: every sample is stored and read back.
+func TestMakeRunWithATenantHeader(t *testing.T) {
+	prom := startPrometheus(t, runner.PrometheusOptions{})
+	tenant := backend.RequireHeader("X-Scope-OrgID", "team-a", backend.Forward(prom.URL))
+	srv := standIn(t, tenant)
+	lr := startLocalRun(t, map[string]string{"PROMETHEUS_WRITE_URL": srv.WriteURL, "PROMETHEUS_WRITE_HEADERS": "X-Scope-OrgID: team-a, X-Other: 1"})
+	require.Eventually(t, func() bool {
+		m, err := runner.Scrape(t.Context(), lr.telemetry)
+		return err == nil && m.Sum(runner.MetricSent, nil) > 1000
+	}, 30*time.Second, 200*time.Millisecond, "the collector sends")
+	head := lr.head.String()
+	out := stopLocalRun(t, lr)
+	assert.Contains(t, head, "Writing to "+srv.WriteURL+" with the headers X-Other, X-Scope-OrgID")
+	assert.NotContains(t, head+out, "team-a", "header values are not printed")
+	m := regexp.MustCompile(`Read back: stored ([\d,]+) of ([\d,]+) samples acknowledged`).FindStringSubmatch(out)
+	require.NotNil(t, m, "the read-back line:\n%s", out)
+	assert.Equal(t, m[2], m[1], "every acknowledged sample stored")
+	assert.Zero(t, tenant.Unmet(), "no request went without the header")
+	assert.Positive(t, tenant.Passed())
+	assert.Positive(t, storedSamples(t, prom))
+}
+
+// stopLocalRun stops make run as Ctrl-C does and returns the rest of its output.
+func stopLocalRun(t *testing.T, lr *localRun) string {
+	t.Helper()
+	require.NoError(t, syscall.Kill(-lr.cmd.Process.Pid, syscall.SIGINT))
+	var rest strings.Builder
+	for lr.out.Scan() {
+		rest.WriteString(lr.out.Text() + "\n")
+	}
+	require.NoError(t, lr.out.Err())
+	require.NoError(t, lr.cmd.Wait(), "Ctrl-C is a normal end:\n%s", rest.String())
+	return rest.String()
+}
+
 // localRun is make run's runner (cmd/localrun) started by a test on free
 // loopback ports, in a process group of its own as a terminal would run it.
 type localRun struct {
 	cmd                       *exec.Cmd
 	out                       *bufio.Scanner
 	page, promAddr, telemetry string
+	head                      strings.Builder // the output up to the live page's line
 }
 
 // startLocalRun starts cmd/localrun with args, and reads its output up to the
 // line naming the live page, which must be the address it was given.
-func startLocalRun(t *testing.T, args ...string) *localRun {
+func startLocalRun(t *testing.T, extraEnv map[string]string, args ...string) *localRun {
 	t.Helper()
-	env := map[string]string{"GENERATOR_PAUSE": "1ms"}
+	env := withEnv(map[string]string{"GENERATOR_PAUSE": "1ms"}, extraEnv)
 	for _, k := range []string{"TELEMETRY_PORT", "HEALTH_CHECK_ENDPOINT", "PPROF_ENDPOINT"} {
 		addr, err := runner.FreeAddr()
 		require.NoError(t, err)
@@ -122,6 +154,7 @@ func startLocalRun(t *testing.T, args ...string) *localRun {
 	stuck := time.AfterFunc(2*time.Minute, func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGINT) })
 	defer stuck.Stop()
 	for lr.page == "" && lr.out.Scan() {
+		lr.head.WriteString(lr.out.Text() + "\n")
 		if m := regexp.MustCompile(`Live page:\s+(http://\S+)`).FindStringSubmatch(lr.out.Text()); m != nil {
 			lr.page = m[1]
 		}
