@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -22,7 +23,12 @@ import (
 
 func main() {
 	promAddr := flag.String("prometheus-addr", envOr("PROMETHEUS_ADDR", "127.0.0.1:9090"), "listen address of the local Prometheus (env PROMETHEUS_ADDR)")
-	zpages := flag.Bool("zpages", os.Getenv("ZPAGES") != "", "add the zPages status pages on 127.0.0.1:55679 (env ZPAGES=1)")
+	zpagesEnv, err := strconv.ParseBool(envOr("ZPAGES", "false"))
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "localrun: ZPAGES=%q: 1 or true adds the zPages, 0 or false does not\n", os.Getenv("ZPAGES"))
+		os.Exit(2)
+	}
+	zpages := flag.Bool("zpages", zpagesEnv, "add the zPages status pages on 127.0.0.1:55679 (env ZPAGES=1)")
 	progress := flag.Duration("progress", 10*time.Second, "how often to print what was emitted and stored; 0 turns it off")
 	web := flag.String("web", envOr("WEB_ADDR", "127.0.0.1:8080"), "address of the live page, empty for none (env WEB_ADDR)")
 	liveReadBack := flag.Duration("live-read-back", 5*time.Second, "how often the live page reads back what the backend stored over the last window")

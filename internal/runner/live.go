@@ -65,11 +65,14 @@ type LiveState struct {
 	Problems map[string]string `json:"problems"`
 }
 
-// StartLive serves the live page at addr (host:port; port 0 picks one).
+// StartLive serves the live page at addr (host:port; port 0 picks one), or on
+// another port of the host when that one is taken: URL says where.
 func StartLive(addr, title string) (*Live, error) {
 	l, err := net.Listen("tcp", addr)
 	if errors.Is(err, syscall.EADDRINUSE) {
-		return nil, fmt.Errorf("the live page's address %s is taken: choose another with -web", addr)
+		// Another run's page, most likely: a page elsewhere beats no run.
+		host, _, _ := net.SplitHostPort(addr)
+		l, err = net.Listen("tcp", net.JoinHostPort(host, "0"))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("the live page's address %s: %w", addr, err)

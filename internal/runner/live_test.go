@@ -105,8 +105,15 @@ func TestLiveAddressTaken(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer l.Close()
-	_, err = StartLive(l.Addr().String(), "x")
-	require.ErrorContains(t, err, "the live page's address "+l.Addr().String()+" is taken: choose another with -web")
+	lv, err := StartLive(l.Addr().String(), "x")
+	require.NoError(t, err, "a taken port is no reason to abort a run")
+	defer lv.Close()
+	assert.NotEqual(t, "http://"+l.Addr().String()+"/", lv.URL, "another port")
+	assert.True(t, strings.HasPrefix(lv.URL, "http://127.0.0.1:"), "on the same host: %s", lv.URL)
+	resp, err := http.Get(lv.URL) //nolint:noctx // a test
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
 }
 
 func TestReadBackLive(t *testing.T) {
