@@ -53,8 +53,16 @@ var _ confmap.Validator = (*Config)(nil)
 // Config defines the configuration of the dummymetrics receiver. Its keys mirror
 // the data generator parameters of the original Flink sample.
 type Config struct {
+	// Shape is the kind of load: seed, the original sample's, or scrape, what a
+	// Prometheus server scraping a fleet sends.
+	Shape Shape `mapstructure:"shape"`
+
+	// Scrape shapes the series of shape scrape; it is refused with shape seed.
+	Scrape ScrapeConfig `mapstructure:"scrape"`
+
 	// Instances is the number of dummy source instances (GeneratorNumberOfDummySources).
-	// Each instance has two series, CPU and Memory.
+	// Each instance has two series, CPU and Memory. In the scrape shape it is the
+	// number of instance slots, the most instances active at once.
 	Instances int `mapstructure:"instances"`
 
 	// Parallelism is the number of generator workers (the generator parallelism).
@@ -62,7 +70,8 @@ type Config struct {
 	Parallelism int `mapstructure:"parallelism"`
 
 	// MinSamplesPerSeries and MaxSamplesPerSeries bound the number of samples of one
-	// emission (GeneratorMin/MaxNrOfSamplesPerTimeSeries).
+	// emission (GeneratorMin/MaxNrOfSamplesPerTimeSeries). The scrape shape ignores
+	// them: it takes one sample per series and interval.
 	MinSamplesPerSeries int `mapstructure:"min_samples_per_series"`
 	MaxSamplesPerSeries int `mapstructure:"max_samples_per_series"`
 
@@ -135,15 +144,8 @@ func (cfg *Config) Validate() error {
 	if cfg.Instances >= 1 && cfg.Parallelism >= 1 && cfg.Instances%cfg.Parallelism != 0 {
 		add("instances (%d) must be a multiple of parallelism (%d)", cfg.Instances, cfg.Parallelism)
 	}
-	if cfg.MinSamplesPerSeries < 1 {
-		add("min_samples_per_series (%d) must be at least 1", cfg.MinSamplesPerSeries)
-	}
-	if cfg.MaxSamplesPerSeries < cfg.MinSamplesPerSeries {
-		add("max_samples_per_series (%d) must not be less than min_samples_per_series (%d)", cfg.MaxSamplesPerSeries, cfg.MinSamplesPerSeries)
-	}
-	if cfg.MaxSamplesPerSeries > maxSamplesPerEmission {
-		add("max_samples_per_series (%d) must be at most %d: the samples of one emission take one millisecond each and may run at most %s ahead of the wall clock",
-			cfg.MaxSamplesPerSeries, maxSamplesPerEmission, maxAheadOfWallClock)
+	if cfg.Shape != ShapeScrape { // which ignores them
+		errs = append(errs, cfg.validateEmissions()...)
 	}
 	if cfg.Pause < 0 {
 		add("pause (%s) must not be negative", cfg.Pause)
@@ -166,16 +168,36 @@ func (cfg *Config) Validate() error {
 	if cfg.InstanceIDLocation != InstanceIDOnResource && cfg.InstanceIDLocation != InstanceIDOnDataPoint {
 		add("instance_id_location (%q) must be %q or %q", cfg.InstanceIDLocation, InstanceIDOnResource, InstanceIDOnDataPoint)
 	}
-	errs = append(errs, cfg.checkRate("rate", cfg.Rate))
+	if cfg.Shape != ShapeScrape { // which refuses any rate
+		errs = append(errs, cfg.checkRate("rate", cfg.Rate))
+	}
 	errs = append(errs, cfg.validateStages()...)
+	errs = append(errs, cfg.validateShape()...)
 	return errors.Join(errs...)
+}
+
+// validateEmissions checks the number of samples of one emission of the seed shape.
+func (cfg *Config) validateEmissions() []error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if cfg.MinSamplesPerSeries < 1 {
+		add("min_samples_per_series (%d) must be at least 1", cfg.MinSamplesPerSeries)
+	}
+	if cfg.MaxSamplesPerSeries < cfg.MinSamplesPerSeries {
+		add("max_samples_per_series (%d) must not be less than min_samples_per_series (%d)", cfg.MaxSamplesPerSeries, cfg.MinSamplesPerSeries)
+	}
+	if cfg.MaxSamplesPerSeries > maxSamplesPerEmission {
+		add("max_samples_per_series (%d) must be at most %d: the samples of one emission take one millisecond each and may run at most %s ahead of the wall clock",
+			cfg.MaxSamplesPerSeries, maxSamplesPerEmission, maxAheadOfWallClock)
+	}
+	return errs
 }
 
 // validateStages checks the stages and the keys that go with them.
 func (cfg *Config) validateStages() []error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	if len(cfg.Stages) > 0 {
+	if len(cfg.Stages) > 0 && cfg.Shape != ShapeScrape { // which refuses pause and rate anyway
 		// Defaults filled in for an unset or empty pause or rate do not count.
 		if cfg.decoded.pauseSet {
 			add("stages and pause (%s) are both set: stages replace pause and rate; leave pause out", cfg.Pause)
@@ -188,6 +210,9 @@ func (cfg *Config) validateStages() []error {
 		key := fmt.Sprintf("stages[%d]", i)
 		if st.Duration <= 0 {
 			add("%s.duration (%s) must be positive", key, st.Duration)
+		}
+		if cfg.Shape == ShapeScrape {
+			continue // validateShape checks the active series
 		}
 		errs = append(errs, cfg.checkRate(key+".rate", st.Rate))
 		if st.RampTo != nil {
@@ -244,10 +269,15 @@ func (cfg *Config) pacing() string {
 			length += st.Duration
 		}
 		after := fmt.Sprintf("then hold %v samples/s", cfg.Stages[len(cfg.Stages)-1].finalRate())
+		if cfg.Shape == ShapeScrape {
+			after = fmt.Sprintf("then hold %v active series", cfg.Stages[len(cfg.Stages)-1].finalActiveSeries())
+		}
 		if cfg.AfterStages == AfterStagesStop {
 			after = "then stop"
 		}
 		return fmt.Sprintf("%d stages over %s, %s", len(cfg.Stages), length, after)
+	case cfg.Shape == ShapeScrape:
+		return fmt.Sprintf("every instance scraped every %s", cfg.Scrape.Interval)
 	case cfg.Rate > 0:
 		return fmt.Sprintf("%v samples/s in all", cfg.Rate)
 	case cfg.Pause > 0:

@@ -37,6 +37,8 @@ func TestLoadConfig(t *testing.T) {
 		{
 			id: component.NewIDWithName(metadata.Type, "custom"),
 			expected: &Config{
+				Shape:               ShapeSeed,
+				Scrape:              defaultScrapeConfig(),
 				Instances:           12,
 				Parallelism:         3,
 				MinSamplesPerSeries: 1,

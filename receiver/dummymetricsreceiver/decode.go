@@ -5,6 +5,8 @@ package dummymetricsreceiver // import "github.com/ampload/otelcol-dummymetrics/
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"go.opentelemetry.io/collector/confmap"
@@ -37,11 +39,14 @@ func (cfg *Config) Unmarshal(conf *confmap.Conf) error {
 		unitless("pause", conf.Get("pause"), "ms", " (the original's GeneratorPauseBetweenTimeSeriesMs was in milliseconds)"),
 		unitless("align_start", conf.Get("align_start"), "s", ""),
 	}
-	if stages, ok := conf.Get("stages").([]any); ok {
-		for i, stage := range stages {
-			if stage, ok := stage.(map[string]any); ok {
-				problems = append(problems, unitless(fmt.Sprintf("stages[%d].duration", i), stage["duration"], "s", ""))
-			}
+	scrape, _ := conf.Get("scrape").(map[string]any)
+	problems = append(problems,
+		unitless("scrape.interval", scrape["interval"], "s", ""),
+		unitless("scrape.churn", scrape["churn"], "s", ""))
+	stages, _ := conf.Get("stages").([]any)
+	for i, stage := range stages {
+		if stage, ok := stage.(map[string]any); ok {
+			problems = append(problems, unitless(fmt.Sprintf("stages[%d].duration", i), stage["duration"], "s", ""))
 		}
 	}
 	for _, problem := range problems {
@@ -57,7 +62,51 @@ func (cfg *Config) Unmarshal(conf *confmap.Conf) error {
 	}
 
 	type plain Config // without methods, so that decoding does not call Unmarshal again
-	return conf.Unmarshal((*plain)(cfg))
+	if err := conf.Unmarshal((*plain)(cfg)); err != nil {
+		return err
+	}
+	cfg.decoded.problems = append(cfg.decoded.problems, misplaced(cfg.Shape, scrape, stages)...)
+	return nil
+}
+
+// misplaced returns the problems of keys that belong to the other shape and that
+// the decoded values cannot show: a scrape block, or a stage's rate or
+// active_series set to 0. Validate finds the non-zero ones itself.
+func misplaced(shape Shape, scrape map[string]any, stages []any) []string {
+	var problems []string
+	if shape != ShapeScrape && len(scrape) > 0 {
+		problems = append(problems, fmt.Sprintf("scrape (%s) is set, but shape is %q: the scrape block belongs to shape: scrape",
+			strings.Join(slices.Sorted(maps.Keys(scrape)), ", "), shape.String()))
+	}
+	for i, stage := range stages {
+		stage, _ := stage.(map[string]any)
+		other := "active_series" // the other shape's key
+		if shape == ShapeScrape {
+			other = "rate"
+		}
+		if v, ok := stage[other]; ok && isZero(v) {
+			problems = append(problems, fmt.Sprintf("stages[%d].%s (%v) is set, but shape is %q", i, other, v, shape.String()))
+		}
+	}
+	return problems
+}
+
+// isZero tells whether a raw value decodes to the number 0, which Validate cannot
+// tell from a key left out.
+func isZero(v any) bool {
+	switch v := v.(type) {
+	case int:
+		return v == 0
+	case int64:
+		return v == 0
+	case uint64:
+		return v == 0
+	case float64:
+		return v == 0
+	case string:
+		return strings.TrimSpace(v) == "0"
+	}
+	return false
 }
 
 // unitless returns the problem of a duration given as a bare number, which the

@@ -25,6 +25,8 @@ func NewFactory() receiver.Factory {
 // createDefaultConfig returns the defaults of the original sample's local run.
 func createDefaultConfig() component.Config {
 	return &Config{
+		Shape:               ShapeSeed,
+		Scrape:              defaultScrapeConfig(),
 		Instances:           60,
 		Parallelism:         2,
 		MinSamplesPerSeries: 2,

@@ -11,11 +11,13 @@ import (
 
 // Stage is one step of a load test: Duration at Rate samples per second of the
 // receiver, or, with RampTo, a linear ramp from Rate to RampTo over Duration.
-// A rate of 0 is idle.
+// A rate of 0 is idle. In the scrape shape a stage gives ActiveSeries instead of
+// Rate, and RampTo ramps the active series.
 type Stage struct {
-	Duration time.Duration `mapstructure:"duration"`
-	Rate     float64       `mapstructure:"rate"`
-	RampTo   *float64      `mapstructure:"ramp_to"`
+	Duration     time.Duration `mapstructure:"duration"`
+	Rate         float64       `mapstructure:"rate"`
+	ActiveSeries float64       `mapstructure:"active_series"`
+	RampTo       *float64      `mapstructure:"ramp_to"`
 }
 
 // finalRate is the rate the stage ends at.
@@ -24,6 +26,14 @@ func (s Stage) finalRate() float64 {
 		return *s.RampTo
 	}
 	return s.Rate
+}
+
+// finalActiveSeries is the active series the stage ends at, in the scrape shape.
+func (s Stage) finalActiveSeries() float64 {
+	if s.RampTo != nil {
+		return *s.RampTo
+	}
+	return s.ActiveSeries
 }
 
 // AfterStages is what the receiver does once the last stage is over.
@@ -91,14 +101,22 @@ func (s *segment) timeFor(x float64) float64 {
 }
 
 // newSchedule returns the schedule of cfg for a receiver started at startedAt, or
-// nil when pause paces the workers.
+// nil when pause paces the workers. In the scrape shape its "rate" is the active
+// series, and without stages every slot is active for ever.
 func newSchedule(cfg *Config, startedAt time.Time) *schedule {
-	stages := cfg.Stages
+	stages, held := cfg.Stages, cfg.Rate
+	if cfg.Shape == ShapeScrape {
+		held = cfg.maxActiveSeries()
+		stages = make([]Stage, len(cfg.Stages))
+		for i, st := range cfg.Stages {
+			stages[i] = Stage{Duration: st.Duration, Rate: st.ActiveSeries, RampTo: st.RampTo}
+		}
+	}
 	if len(stages) == 0 {
-		if cfg.Rate <= 0 {
+		if held <= 0 {
 			return nil
 		}
-		stages = []Stage{{Duration: 0, Rate: cfg.Rate}} // held forever, as stage 0
+		stages = []Stage{{Duration: 0, Rate: held}} // held forever, as stage 0
 	}
 	s := &schedule{start: startedAt}
 	if cfg.AlignStart > 0 {
@@ -120,7 +138,7 @@ func newSchedule(cfg *Config, startedAt time.Time) *schedule {
 	}
 	switch {
 	case len(cfg.Stages) == 0: // rate: stage 0 is the hold
-		s.segments[0].end, s.segments[0].after = math.Inf(1), endless(cfg.Rate, 0)
+		s.segments[0].end, s.segments[0].after = math.Inf(1), endless(held, 0)
 	case cfg.AfterStages == AfterStagesStop:
 		s.stops, s.length = true, t
 	default:
