@@ -24,15 +24,24 @@ type pacer struct {
 	counted    int64 // samples due at the last count, rounded down
 	countedSeg int   // the segment of the last count
 
-	// Counts per stage not yet reported; index len(stages) is the hold after them.
+	stageCounts
+	finished bool // after_stages: stop has ended the schedule
+}
+
+// stageCounts are the samples a worker's schedule asked for and those it gave
+// up, per stage, not yet reported; index len(stages) is the hold after them.
+type stageCounts struct {
 	scheduled, shortfall []int64
-	finished             bool // after_stages: stop has ended the schedule
+}
+
+func newStageCounts(stages int) stageCounts {
+	return stageCounts{scheduled: make([]int64, stages+1), shortfall: make([]int64, stages+1)}
 }
 
 // newPacer returns the pacer of a worker whose share of a schedule of stages
 // stages is sched.
 func newPacer(sched *schedule, stages int) *pacer {
-	return &pacer{sched: sched, scheduled: make([]int64, stages+1), shortfall: make([]int64, stages+1)}
+	return &pacer{sched: sched, stageCounts: newStageCounts(stages)}
 }
 
 // next decides at now whether the worker may emit: it returns 0 when it may, up

@@ -18,14 +18,16 @@ const (
 // instanceID formats a global instance index as the original does: "I" and ten digits.
 func instanceID(index int64) string {
 	var buf [11]byte
-	buf[0] = 'I'
-	digits := strconv.AppendInt(buf[:1:1], index, 10)[1:]
-	pad := 10 - len(digits)
-	for i := 1; i <= pad; i++ {
-		buf[i] = '0'
+	return string(appendInstanceID(buf[:0], index))
+}
+
+// appendInstanceID appends the InstanceId of a global instance index to buf.
+func appendInstanceID(buf []byte, index int64) []byte {
+	buf = append(buf, 'I')
+	for d := int64(1_000_000_000); d > 1 && index < d; d /= 10 {
+		buf = append(buf, '0')
 	}
-	copy(buf[1+pad:], digits)
-	return string(buf[:])
+	return strconv.AppendInt(buf, index, 10)
 }
 
 // emission is one record of the original sample: a few samples of one series.
@@ -44,6 +46,7 @@ func (e emission) series() int { return e.instance*metricCount + e.metric }
 type shard struct {
 	choices      wyrand   // instances, metrics and sample counts
 	values       wyrand   // sample values: each emission takes the next e.samples of them
+	first        int64    // global index of the first owned instance
 	ids          []string // InstanceId of each owned instance
 	lastMillis   []int64  // newest timestamp of each series, in milliseconds
 	ledger       ledger   // what the pipeline took
@@ -66,6 +69,7 @@ func newShard(cfg *Config, k int, seed uint64) *shard {
 		// sequence whatever the interleaving of the workers.
 		choices:      newWyrand(seed, 2*uint64(k)),
 		values:       newWyrand(seed, 2*uint64(k)+1),
+		first:        first,
 		ids:          ids,
 		lastMillis:   make([]int64, perShard*metricCount),
 		ledger:       newLedger(perShard, max(1, maxBlocks/cfg.Parallelism)),
@@ -118,10 +122,5 @@ func (s *shard) appendTo(p payload, e emission, startMillis int64) {
 // blockNames returns the name of each block of the shard's ledger: its first and
 // last InstanceId, I0000000000-I0000000029.
 func (s *shard) blockNames() []string {
-	names := make([]string, len(s.ledger.blockSamples))
-	for b := range names {
-		first, last := s.ledger.blockRange(b)
-		names[b] = s.ids[first] + "-" + s.ids[last]
-	}
-	return names
+	return s.ledger.names(s.first)
 }

@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/collector/client"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/receiver/receiverhelper"
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
@@ -55,8 +56,9 @@ func shardClientInfo(k int) client.Info {
 
 // counters are the receiver's totals, summed over its workers for the shutdown report.
 type counters struct {
-	accepted  atomic.Int64
+	accepted  atomic.Int64 // samples; staleness markers are not samples
 	refused   atomic.Int64
+	stale     atomic.Int64 // staleness markers accepted
 	scheduled atomic.Int64
 	shortfall atomic.Int64
 	clockWait atomic.Int64 // nanoseconds
@@ -64,10 +66,45 @@ type counters struct {
 	written   atomic.Int64 // series with a sample accepted
 }
 
-// worker runs one shard: it draws emissions, paces them, and hands them to the pipeline.
+// output is what a worker's shape stages its samples in, and what the worker needs
+// of it to hand a payload to the pipeline and account for the answer.
+type output interface {
+	// staged returns the samples and staleness markers staged.
+	staged() int
+	// take builds the staged data and hands it over with its samples (staleness
+	// markers excluded) and its staleness markers, emptying the stage.
+	take() (md pmetric.Metrics, samples, markers int)
+	// blockSamples returns the samples of the payload taken last, by block.
+	blockSamples() []int
+	// settle records the pipeline's answer to the payload taken last and returns
+	// the series it wrote for the first time.
+	settle(accepted bool) (newlyWritten int)
+}
+
+// seedOutput is the output of the seed shape: a shard's payload and ledger.
+type seedOutput struct {
+	shard   *shard
+	payload payload
+}
+
+func (o seedOutput) staged() int { return o.payload.sampleCount() }
+
+func (o seedOutput) take() (pmetric.Metrics, int, int) {
+	md, samples := o.payload.take()
+	return md, samples, 0
+}
+
+func (o seedOutput) blockSamples() []int { return o.shard.ledger.blockSamples }
+
+func (o seedOutput) settle(accepted bool) int { return o.shard.ledger.settle(accepted) }
+
+// worker runs one shard: it draws emissions, or scrapes, paces them, and hands
+// them to the pipeline.
 type worker struct {
-	shard     *shard
-	payload   payload
+	shard     *shard       // the seed shape's generator
+	payload   payload      // the seed shape's payload
+	scrape    *scrapeShard // the scrape shape's generator and payload
+	out       output       // whichever of the two the shape uses
 	next      consumer.Metrics
 	obsrecv   *receiverhelper.ObsReport
 	telemetry *metadata.TelemetryBuilder
@@ -76,9 +113,15 @@ type worker struct {
 	client    client.Info // the worker's shard, as client metadata
 
 	pause      time.Duration
-	pacer      *pacer             // nil when pacing by pause
+	pacer      *pacer             // nil when pacing by pause, or in the scrape shape
+	counts     *stageCounts       // the schedule's counts not yet reported; nil without a schedule
 	stageAttrs []metric.AddOption // the stage attribute of the schedule's counts, by stage
 	blockAttrs []metric.AddOption // the instances attribute of the accepted samples, by block
+
+	// The blocks' names, and their samples accepted, for the shutdown report,
+	// which reads them once the worker has stopped.
+	blockNames      []string
+	acceptedByBlock []int64
 
 	// The clock, replaced in tests by a simulated one.
 	now   func() time.Time
@@ -91,6 +134,10 @@ type worker struct {
 func (w *worker) run(ctx context.Context) {
 	// Built once: every payload of the worker goes with its shard's metadata.
 	ctx = client.NewContext(ctx, w.client)
+	if w.scrape != nil {
+		w.runScrape(ctx)
+		return
+	}
 	// A previous process may have written these series up to a second ahead of its
 	// clock until it stopped: start after that, so that a restart is not rejected.
 	w.shard.startAfter(w.now().UnixMilli() + maxAheadMillis)
@@ -136,14 +183,40 @@ func (w *worker) run(ctx context.Context) {
 	}
 }
 
+// runScrape runs the scrape shape: it stages each scrape once it is due, hands
+// them over in payloads that never split a scrape, and sleeps until the next one.
+func (w *worker) runScrape(ctx context.Context) {
+	s := w.scrape
+	for ctx.Err() == nil {
+		at, ok := s.due()
+		if !ok {
+			w.flush(ctx)
+			w.sleep(ctx, forever)
+			continue
+		}
+		if wait := time.Duration(at-w.now().UnixMilli()) * time.Millisecond; wait > 0 {
+			w.flush(ctx)
+			w.sleep(ctx, wait)
+			continue
+		}
+		s.scrape(w.now().UnixMilli())
+		// A scrape stages at most its markers and its samples: flush before the next
+		// one could overfill the payload.
+		if s.staged()+2*s.series > maxPayloadSamples {
+			w.flush(ctx)
+		}
+	}
+	w.report(ctx)
+}
+
 // report adds the schedule's counts gathered since the last report to the
 // telemetry, so that the counters cost one call per flush, not per sample.
 func (w *worker) report(ctx context.Context) {
-	if w.pacer == nil {
+	if w.counts == nil {
 		return
 	}
-	w.reportByStage(ctx, w.pacer.scheduled, w.telemetry.ReceiverDummymetricsScheduledSamples, &w.totals.scheduled)
-	w.reportByStage(ctx, w.pacer.shortfall, w.telemetry.ReceiverDummymetricsShortfallSamples, &w.totals.shortfall)
+	w.reportByStage(ctx, w.counts.scheduled, w.telemetry.ReceiverDummymetricsScheduledSamples, &w.totals.scheduled)
+	w.reportByStage(ctx, w.counts.shortfall, w.telemetry.ReceiverDummymetricsShortfallSamples, &w.totals.shortfall)
 }
 
 // reportByStage moves the counts by stage into the counter and the total.
@@ -162,14 +235,14 @@ func (w *worker) reportByStage(ctx context.Context, counts []int64, counter metr
 // is permanent: waiting makes a memory limiter accept again, not a permanent error.
 func (w *worker) flush(ctx context.Context) {
 	w.report(ctx)
-	if w.payload.sampleCount() == 0 {
+	if w.out.staged() == 0 {
 		return
 	}
 	if w.pacer != nil {
 		// The pipeline may take long: look at the schedule again afterwards.
 		w.pacer.budget = 0
 	}
-	md, samples := w.payload.take()
+	md, samples, markers := w.out.take()
 	opCtx := w.obsrecv.StartMetricsOp(ctx)
 	start := w.now()
 	err := w.next.ConsumeMetrics(opCtx, md)
@@ -180,12 +253,17 @@ func (w *worker) flush(ctx context.Context) {
 
 	if err == nil {
 		w.totals.accepted.Add(int64(samples))
-		for block, n := range w.shard.ledger.blockSamples {
+		for block, n := range w.out.blockSamples() {
 			if n > 0 {
 				w.telemetry.ReceiverDummymetricsAcceptedSamples.Add(ctx, int64(n), w.blockAttrs[block])
+				w.acceptedByBlock[block] += int64(n)
 			}
 		}
-		w.totals.written.Add(int64(w.shard.ledger.settle(true)))
+		if markers > 0 {
+			w.totals.stale.Add(int64(markers))
+			w.telemetry.ReceiverDummymetricsStaleMarkers.Add(ctx, int64(markers))
+		}
+		w.totals.written.Add(int64(w.out.settle(true)))
 		if w.refusedInStreak > 0 {
 			w.logger.Info("The pipeline accepts samples again", zap.Int64("refused_samples", w.refusedInStreak))
 			w.backoff, w.refusedInStreak = 0, 0
@@ -193,7 +271,8 @@ func (w *worker) flush(ctx context.Context) {
 		return
 	}
 	w.totals.refused.Add(int64(samples))
-	w.shard.ledger.settle(false)
+	w.telemetry.ReceiverDummymetricsRefusedSamples.Add(ctx, int64(samples))
+	w.out.settle(false)
 	firstOfStreak := w.refusedInStreak == 0
 	w.refusedInStreak += int64(samples)
 	if consumererror.IsPermanent(err) {

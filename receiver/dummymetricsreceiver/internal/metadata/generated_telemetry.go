@@ -29,12 +29,15 @@ type TelemetryBuilder struct {
 	mu                                   sync.Mutex
 	registrations                        []metric.Registration
 	ReceiverDummymetricsAcceptedSamples  metric.Int64Counter
+	ReceiverDummymetricsActiveSeries     metric.Int64ObservableGauge
 	ReceiverDummymetricsClockWaitTime    metric.Float64Counter
 	ReceiverDummymetricsHeldBackTime     metric.Float64Counter
+	ReceiverDummymetricsRefusedSamples   metric.Int64Counter
 	ReceiverDummymetricsScheduledSamples metric.Int64Counter
 	ReceiverDummymetricsSeriesWritten    metric.Int64ObservableGauge
 	ReceiverDummymetricsShortfallSamples metric.Int64Counter
 	ReceiverDummymetricsStage            metric.Int64ObservableGauge
+	ReceiverDummymetricsStaleMarkers     metric.Int64Counter
 	ReceiverDummymetricsTargetRate       metric.Float64ObservableGauge
 }
 
@@ -47,6 +50,20 @@ type telemetryBuilderOptionFunc func(mb *TelemetryBuilder)
 
 func (tbof telemetryBuilderOptionFunc) apply(mb *TelemetryBuilder) {
 	tbof(mb)
+}
+
+// RegisterReceiverDummymetricsActiveSeriesCallback sets callback for observable ReceiverDummymetricsActiveSeries metric.
+func (builder *TelemetryBuilder) RegisterReceiverDummymetricsActiveSeriesCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		return cb(ctx, &observerInt64{inst: builder.ReceiverDummymetricsActiveSeries, obs: o})
+	}, builder.ReceiverDummymetricsActiveSeries)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
 }
 
 // RegisterReceiverDummymetricsSeriesWrittenCallback sets callback for observable ReceiverDummymetricsSeriesWritten metric.
@@ -131,8 +148,14 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	var err, errs error
 	builder.ReceiverDummymetricsAcceptedSamples, err = builder.meter.Int64Counter(
 		"otelcol_receiver_dummymetrics_accepted_samples",
-		metric.WithDescription("Samples accepted by the pipeline, by block of consecutive instances [Development]"),
+		metric.WithDescription("Samples accepted by the pipeline, by block of consecutive instances; staleness markers are not samples [Development]"),
 		metric.WithUnit("{sample}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ReceiverDummymetricsActiveSeries, err = builder.meter.Int64ObservableGauge(
+		"otelcol_receiver_dummymetrics_active_series",
+		metric.WithDescription("Series of the instances active now [Development]"),
+		metric.WithUnit("{series}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.ReceiverDummymetricsClockWaitTime, err = builder.meter.Float64Counter(
@@ -145,6 +168,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_receiver_dummymetrics_held_back_time",
 		metric.WithDescription("Time the generator workers waited for the pipeline to take their payloads (the calls to the next consumer), summed over the workers [Development]"),
 		metric.WithUnit("s"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ReceiverDummymetricsRefusedSamples, err = builder.meter.Int64Counter(
+		"otelcol_receiver_dummymetrics_refused_samples",
+		metric.WithDescription("Samples refused by the pipeline; staleness markers are not samples [Development]"),
+		metric.WithUnit("{sample}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.ReceiverDummymetricsScheduledSamples, err = builder.meter.Int64Counter(
@@ -169,6 +198,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_receiver_dummymetrics_stage",
 		metric.WithDescription("Index of the current stage: -1 before align_start, the number of stages after the last one [Development]"),
 		metric.WithUnit("{stage}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ReceiverDummymetricsStaleMarkers, err = builder.meter.Int64Counter(
+		"otelcol_receiver_dummymetrics_stale_markers",
+		metric.WithDescription("Staleness markers accepted by the pipeline, one per series ended: a classic histogram's point counts as its bucket, sum and count series [Development]"),
+		metric.WithUnit("{sample}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.ReceiverDummymetricsTargetRate, err = builder.meter.Float64ObservableGauge(

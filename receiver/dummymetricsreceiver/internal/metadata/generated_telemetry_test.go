@@ -92,6 +92,10 @@ func TestAsyncInstrumentsReportTheirCallbacks(t *testing.T) {
 		o.Observe(120)
 		return nil
 	}))
+	require.NoError(t, builder.RegisterReceiverDummymetricsActiveSeriesCallback(func(_ context.Context, o metric.Int64Observer) error {
+		o.Observe(1_000_000)
+		return nil
+	}))
 
 	stage, err := tel.GetMetric("otelcol_receiver_dummymetrics_stage")
 	require.NoError(t, err)
@@ -102,8 +106,29 @@ func TestAsyncInstrumentsReportTheirCallbacks(t *testing.T) {
 	written, err := tel.GetMetric("otelcol_receiver_dummymetrics_series_written")
 	require.NoError(t, err)
 	require.Equal(t, int64(120), written.Data.(metricdata.Gauge[int64]).DataPoints[0].Value)
+	active, err := tel.GetMetric("otelcol_receiver_dummymetrics_active_series")
+	require.NoError(t, err)
+	require.Equal(t, int64(1_000_000), active.Data.(metricdata.Gauge[int64]).DataPoints[0].Value)
 
 	builder.Shutdown()
 	_, err = tel.GetMetric("otelcol_receiver_dummymetrics_stage")
 	require.Error(t, err, "no longer observed once the builder is shut down")
+}
+
+func TestCountersAreNamedAsDocumented(t *testing.T) {
+	tel := componenttest.NewTelemetry()
+	defer func() { require.NoError(t, tel.Shutdown(context.Background())) }()
+	builder, err := NewTelemetryBuilder(tel.NewTelemetrySettings())
+	require.NoError(t, err)
+	builder.ReceiverDummymetricsRefusedSamples.Add(context.Background(), 7)
+	builder.ReceiverDummymetricsStaleMarkers.Add(context.Background(), 13)
+	for name, want := range map[string]int64{
+		"otelcol_receiver_dummymetrics_refused_samples": 7,
+		"otelcol_receiver_dummymetrics_stale_markers":   13,
+	} {
+		m, err := tel.GetMetric(name)
+		require.NoError(t, err, name)
+		require.Equal(t, want, m.Data.(metricdata.Sum[int64]).DataPoints[0].Value, name)
+		require.Equal(t, "{sample}", m.Unit, name)
+	}
 }
