@@ -39,7 +39,7 @@ type scrapePayload struct {
 
 	// Scratch space, kept from one payload to the next.
 	text   []byte
-	attrs  []pcommon.Map
+	attrs  []pcommon.Map // per scrape: InstanceId and the target labels, to copy to its points
 	counts []uint64
 }
 
@@ -98,30 +98,48 @@ func (p *scrapePayload) take() (md pmetric.Metrics, samples, markers int) {
 		}
 	}
 	samples, markers = p.samples, p.markers
-	clear(p.attrs) // let the maps go with the payload
-	p.scrapes, p.attrs, p.samples, p.markers = p.scrapes[:0], p.attrs[:0], 0, 0
+	for i := range p.scrapes {
+		setAttributes(p.attrs[i], "", 0, 0) // let the values' text go with the payload
+	}
+	p.scrapes, p.samples, p.markers = p.scrapes[:0], 0, 0
 	return md, samples, markers
 }
 
-// buildAttributes makes the attributes of each scrape once, to be copied to its
-// points: copying does not look up every key as adding does, and the values'
-// text is made once per scrape, in one allocation.
+// buildAttributes sets the attributes of each scrape once, to be copied to its
+// points: copying does not look up every key as adding does, the values' text is
+// made once per scrape, in one allocation, and the maps are reused from one
+// payload to the next.
 func (p *scrapePayload) buildAttributes() {
+	for len(p.attrs) < len(p.scrapes) {
+		attrs := pcommon.NewMap()
+		attrs.EnsureCapacity(1 + len(p.labelNames))
+		attrs.PutStr(instanceIDKey, "")
+		for _, name := range p.labelNames {
+			attrs.PutStr(name, "")
+		}
+		p.attrs = append(p.attrs, attrs)
+	}
 	for i := range p.scrapes {
 		s := &p.scrapes[i]
 		p.text = generationID(p.text[:0], s.index, s.gen)
 		idLength := len(p.text)
 		p.text = appendLabelValues(p.text, s.index, s.gen, len(p.labelNames), p.labelLength)
-		text := string(p.text)
+		setAttributes(p.attrs[i], string(p.text), idLength, p.labelLength)
+	}
+}
 
-		attrs := pcommon.NewMap()
-		attrs.EnsureCapacity(1 + len(p.labelNames))
-		attrs.PutStr(instanceIDKey, text[:idLength])
-		for j, name := range p.labelNames {
-			from := idLength + j*p.labelLength
-			attrs.PutStr(name, text[from:from+p.labelLength])
+// setAttributes sets the values of attrs, InstanceId and the target labels in
+// order, from text: the InstanceId in its first idLength bytes, then labelLength
+// bytes per label.
+func setAttributes(attrs pcommon.Map, text string, idLength, labelLength int) {
+	from := 0
+	for j, v := range attrs.All() {
+		to := from + labelLength
+		if j == instanceIDKey {
+			to = idLength
 		}
-		p.attrs = append(p.attrs, attrs)
+		v.SetStr(text[from:to])
+		from = to
 	}
 }
 
