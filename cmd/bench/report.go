@@ -25,6 +25,9 @@ type Result struct {
 	runner.Measurement
 	// LogProblems is the number of warnings and errors the collector logged.
 	LogProblems int `json:"log_problems"`
+	// LimitedBy names the part of the collector that held the point back
+	// (runner.CollectorLimit), empty when the backend did.
+	LimitedBy string `json:"limited_by,omitempty"`
 	// Err is set when the point could not be measured.
 	Err string `json:"error,omitempty"`
 }
@@ -36,7 +39,7 @@ func (r Result) Summary() string {
 		humanCount(m.Rate(m.Sent)), humanCount(m.Rate(m.Emitted)), humanCount(m.Lost()), seconds(m.Latency.P99),
 		m.Rate(m.CollectorCPU), m.MicrosPerSample(m.CollectorCPU))
 	if m.PrometheusCPU > 0 {
-		s += fmt.Sprintf("; Prometheus stored %s/s, rejected %s, %.2f cores", humanCount(m.Rate(m.Stored)), humanCount(m.Rejected), m.Rate(m.PrometheusCPU))
+		s += fmt.Sprintf("; Prometheus stored %s/s, refused %s, %.2f cores", humanCount(m.Rate(m.Stored)), humanCount(m.TSDBRefused), m.Rate(m.PrometheusCPU))
 	}
 	return s + fmt.Sprintf("; others %.2f cores", m.Rate(m.OtherCPU))
 }
@@ -44,7 +47,7 @@ func (r Result) Summary() string {
 // tableHeader is the Markdown table's header.
 var tableHeader = []string{
 	"gen", "sink", "instances", "pace", "mode", "protocol",
-	"acknowledged/s", "stored/s", "lost", "rejected", "p50 / p99 latency", "bytes/sample", "limited by",
+	"acknowledged/s", "stored/s", "rejected", "lost", "TSDB refused", "p50 / p99 latency", "bytes/sample", "limited by",
 	"collector µs/sample", "collector cores", "collector RSS MiB (peak)",
 	"Prometheus µs/sample", "other cores", "log warn/err",
 }
@@ -65,7 +68,7 @@ func RenderTable(w io.Writer, results []Result) error {
 				stored = humanCount(m.Rate(m.Stored))
 			}
 			cells = append(cells,
-				humanCount(m.Rate(m.Sent)), stored, humanCount(m.Lost()), humanCount(m.Rejected),
+				humanCount(m.Rate(m.Sent)), stored, humanCount(m.Rejected), humanCount(m.Lost()), humanCount(m.TSDBRefused),
 				seconds(m.Latency.P50)+" / "+seconds(m.Latency.P99), bytesPerSample(m), limitedBy(r),
 				fmt.Sprintf("%.2f", m.MicrosPerSample(m.CollectorCPU)), fmt.Sprintf("%.2f", m.Rate(m.CollectorCPU)),
 				fmt.Sprintf("%.0f", float64(m.PeakRSS)/(1<<20)), fmt.Sprintf("%.2f", m.MicrosPerSample(m.PrometheusCPU)),
@@ -81,24 +84,24 @@ func RenderTable(w io.Writer, results []Result) error {
 }
 
 const tableNotes = `
-How to read it: *acknowledged/s* is what the backend answered 2xx (the exporter's sent samples) over
-the measurement window, after the warm-up; *stored/s* what a local Prometheus appended; *lost* every
-sample the collector counted as not delivered (refused by the memory limiter, failed, dropped at a full
-queue; a failed batch counts whole); *rejected* the samples a local Prometheus refused as out of order,
-too old or out of bounds. Latency is per write request. *limited by* applies the load test's rule: the
-collector when the backend answered in time and refused nothing while the generator fell behind its
-schedule or, at pause 0, the requests in flight waited on the backend less than half the time. CPU is
-user + system time per acknowledged sample and in cores; *other cores* is what the rest of the machine
-used meanwhile: above ~0.2 the point ran under contention.
+How to read it (docs/counters.md defines each word): *acknowledged/s* is what the backend answered 2xx
+(the exporter's sent samples) over the measurement window, after the warm-up; *stored/s* what a local
+Prometheus appended; *rejected* the samples of batches the backend answered with an error status;
+*lost* what the collector failed to deliver (refused by the memory limiter, unanswered, dropped at a
+full queue; a failed batch counts whole); *TSDB refused* the samples a local Prometheus refused as out
+of order, too old or out of bounds. Latency is per write request. *limited by* applies the load test's
+rule: when the backend answered in time and refused nothing while the generator fell behind its
+schedule or, at pause 0, the requests in flight waited on the backend less than half the time, the
+collector is the limit, and the part of it: *sending* (requests in flight nearly all the time: the
+latency and the sink parallelism set the rate), *export* (the export path's CPU, one batch at a time),
+*generator*; otherwise the *backend*. CPU is user + system time per acknowledged sample and in cores;
+*other cores* is what the rest of the machine used meanwhile: above ~0.2 the point ran under contention.
 `
 
-// limitedBy names what held the point back, by the load test's rule: the
-// collector when the backend answered in time and refused nothing while the
-// generator fell behind or the requests in flight were idle half the time; the
-// backend otherwise.
+// limitedBy names what held the point back, by the load test's rule.
 func limitedBy(r Result) string {
-	if runner.GeneratorLimited(r.Measurement, runner.DefaultSLO, r.Point.SinkParallelism) {
-		return "collector"
+	if r.LimitedBy != "" {
+		return r.LimitedBy
 	}
 	return "backend"
 }

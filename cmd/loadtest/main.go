@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -56,6 +57,8 @@ type options struct {
 	// The live page: where it listens (empty: none), how often it reads back.
 	web          string
 	liveReadBack time.Duration
+	// require is the sustained rate below which the run exits 3 (for CI).
+	require float64
 }
 
 // defaultStages is a short ramp that a laptop's local Prometheus takes at first
@@ -86,11 +89,13 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.liveReadBack, "live-read-back", 5*time.Second, "how often the live page reads back what the backend stored over the last window (managed backends charge queries by samples read)")
 	fs.StringVar(&o.out, "out", "results/loadtest", "folder that gets a <timestamp> folder with verdict.json, report.md, report.html and the charts")
 	fs.DurationVar(&o.progress, "progress", 5*time.Second, "how often to print a progress line")
+	fs.Float64Var(&o.require, "require", 0, "exit 3 when the sustained rate is below this many samples/s (for CI)")
 	var env runner.ListFlag
 	fs.Var(&env, "env", "KEY=VALUE for the collector, e.g. -env SINK_BATCH_SIZE=32768 (repeatable)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: go run ./cmd/loadtest [flags]\n\nRuns the built collector through -stages against a remote-write backend and gives the verdict.\n\n")
 		fs.PrintDefaults()
+		fmt.Fprint(fs.Output(), exitCodes)
 	}
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -120,6 +125,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if o.slo.AckRatio <= 0 || o.slo.AckRatio > 1 || o.slo.ErrorRatio < 0 || o.slo.ErrorRatio > 1 || o.slo.P99 <= 0 || o.slo.Lost < 0 {
 		errs = append(errs, errors.New("-slo-ack and -slo-errors must be in (0, 1] and [0, 1], -slo-p99 positive, -slo-lost not negative"))
 	}
+	if o.require < 0 {
+		errs = append(errs, fmt.Errorf("-require %v: not negative", o.require))
+	}
 	o.env = map[string]string{}
 	for _, kv := range env {
 		k, v, ok := strings.Cut(kv, "=")
@@ -132,6 +140,16 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	return o, errors.Join(errs...)
 }
 
+// exitCodes are documented in -h and the README.
+const exitCodes = `
+Exit codes:
+  0    the verdict was reached and nothing the backend acknowledged is missing
+  1    acknowledged samples are missing from the backend (it lost data)
+  2    the run could not start or complete: bad input, an unreachable backend, a read-back that could not finish
+  3    with -require: the sustained rate is below it
+  130  interrupted (Ctrl-C): the load stopped, what was measured is in the report
+`
+
 func run(args []string, stdout, stderr io.Writer) int {
 	o, err := parseFlags(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
@@ -143,7 +161,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	t := &test{o: o, out: stdout}
+	t := &test{o: o, out: stdout, errOut: stderr}
 	verdict, err := t.run(ctx)
 	if t.dir != "" {
 		if werr := writeReport(t.dir, o, verdict, t.snaps, t.start); werr != nil {
@@ -155,35 +173,37 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	switch {
 	case ctx.Err() != nil:
-		fmt.Fprintln(stderr, "loadtest: interrupted; what was measured is in the report")
+		fmt.Fprintln(stderr, "loadtest: interrupted; the load was stopped, what was measured is in the report")
 		return 130
 	case err != nil:
 		fmt.Fprintln(stderr, "loadtest:", err)
-		return 1
+		return 2
 	case verdict.ReadBack != nil && verdict.ReadBack.Problem != "":
 		fmt.Fprintln(stderr, "loadtest: the backend lost data:", verdict.ReadBack.Problem)
 		return 1
+	case o.require > 0 && verdict.SustainedSamplesPerSecond < o.require:
+		fmt.Fprintf(stderr, "loadtest: sustained %s samples/s, below the %s required\n", runner.FormatCount(verdict.SustainedSamplesPerSecond), runner.FormatCount(o.require))
+		return 3
 	}
 	return 0
 }
 
 // test is one load test as it runs.
 type test struct {
-	o    *options
-	out  io.Writer
-	dir  string
-	r    *runner.Run
-	live *runner.Live
+	o           *options
+	out, errOut io.Writer
+	dir         string
+	r           *runner.Run
+	live        *runner.Live
+	plan        runner.Plan
 	// launched is when the collector was started, start when its schedule began.
 	launched, start time.Time
 	snaps           []runner.Snapshot
+	lastPrint       time.Time
 }
 
-// exporterLag is how long after a sample is generated the exporter reports it:
-// the batch processor's timeout and a request. Windows of the exporter's counters
-// are shifted by it, so that a stage is not judged by what the previous one sent.
-const exporterLag = 1500 * time.Millisecond
-
+// run runs the test: the stages until one fails or Ctrl-C ends ctx, then stops
+// the load, reads back and judges. A Ctrl-C during the read-back cuts it short.
 func (t *test) run(ctx context.Context) (runner.Verdict, error) {
 	o := t.o
 	root := o.out
@@ -202,6 +222,11 @@ func (t *test) run(ctx context.Context) (runner.Verdict, error) {
 	env["GENERATOR_PARALLELISM"] = strconv.Itoa(o.gen)
 	env["SINK_PARALLELISM"] = strconv.Itoa(o.sink)
 	env["GENERATOR_INSTANCE_OFFSET"] = strconv.FormatInt(o.offset, 10)
+	settings, err := runner.SettingsOf(env)
+	if err != nil {
+		return runner.Verdict{}, fmt.Errorf("-env: %w", err)
+	}
+	t.warnIgnoredSettings()
 	if o.web != "" {
 		live, err := runner.StartLive(o.web, "Load test: "+filepath.Base(dir))
 		if err != nil {
@@ -232,8 +257,9 @@ func (t *test) run(ctx context.Context) (runner.Verdict, error) {
 		_ = r.Stop(time.Minute)
 		return runner.Verdict{}, err
 	}
-	fmt.Fprintf(t.out, "Load test against %s: %d stages, %s in all; results in %s\n", r.Backend.WriteURL, len(o.stages), total(o.stages), dir)
-	canary, err := r.Backend.NewCanary(r.Querier, filepath.Base(dir))
+	t.plan = runner.Plan{Stages: o.stages, Start: t.start, Settings: settings, SLO: o.slo, Batchers: 1}
+	fmt.Fprintf(t.out, "Load test against %s%s: %d stages, %s in all; results in %s\n", r.Backend.WriteURL, r.Backend.Describe(), len(o.stages), t.plan.Duration(), dir)
+	canary, err := r.Backend.NewCanary(r.Querier, runner.CanaryRun(filepath.Base(dir)))
 	if err != nil {
 		return runner.Verdict{}, err
 	}
@@ -248,68 +274,89 @@ func (t *test) run(ctx context.Context) (runner.Verdict, error) {
 		go t.live.ReadBackLive(canaryCtx, r.Querier, o.offset, int64(o.instances), o.liveReadBack, 5*time.Second)
 	}
 
-	results, err := t.stages(ctx)
+	results, lastSpan, stagesErr := t.stages(ctx)
+	// The load stops as soon as judging stops: a failed stage, the last one, or Ctrl-C.
+	bound := settings.StopBound()
+	t.setStage(fmt.Sprintf("stopping the load (the pipeline drains within %s)", bound))
+	final, last, stopErr := r.StopCounting(context.Background(), bound+10*time.Second, t.observe(-1))
 	stopCanary()
 	<-canaryDone
-	var rb *runner.ReadBack
-	if err == nil {
-		rb, err = t.readBack(ctx, canary)
-	}
-	stopErr := r.Stop(time.Minute)
-	log := r.Collector.Logged()
-	ends := t.start
-	for i := range results {
-		from := ends
-		ends = ends.Add(o.stages[i].Duration)
-		res := runner.Judge(results[i].Stage, results[i].Measurement, log.Causes(from, ends.Add(exporterLag)), o.slo, runner.Parallelism{Generator: o.gen, Sink: o.sink})
-		res.Freshness = runner.Percentiles(canary.Freshness(from, ends))
-		results[i] = res
+	if last.Collector != nil {
+		t.snaps = append(t.snaps, last)
 	}
 	v := runner.Decide(results)
+	v.Settings = settings
+	if lastSpan.Collector != nil && stopErr == nil {
+		outside := final.Outside(t.plan, len(results), lastSpan)
+		v.WithOutside(outside)
+		if outside.EmittedAfter > 0 {
+			fmt.Fprintf(t.out, "After the last stage judged, until the load stopped: %s samples emitted (stage %d had begun), counted in no stage.\n",
+				runner.FormatCount(outside.EmittedAfter), outside.StageAtStop)
+		}
+		if final.Killed {
+			fmt.Fprintf(t.out, "The collector did not drain within %s and was killed: %s samples were still in the pipeline.\n", bound, runner.FormatCount(final.Remaining))
+		}
+	}
+	var rb *runner.ReadBack
+	readBackErr := stopErr
+	if stopErr == nil {
+		// A second Ctrl-C ends the read-back; until then it runs, bounded.
+		rbCtx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer cancel()
+		rbCtx, cancelTimeout := context.WithTimeout(rbCtx, 10*time.Minute)
+		defer cancelTimeout()
+		t.setStage("reading back what the backend stored")
+		rb, readBackErr = t.readBack(rbCtx, canary, final)
+	}
+	for i := range v.Stages {
+		from, to := t.plan.Window(i)
+		v.Stages[i].Freshness = runner.Percentiles(canary.Freshness(from, to))
+	}
 	v.WithReadBack(rb)
-	v.Cost = t.cost(v, rb)
-	return v, errors.Join(err, stopErr)
+	v.Cost = t.cost(v, final, rb)
+	if t.live != nil {
+		t.live.Update(func(s *runner.LiveState) { s.Stage = "done"; s.Verdict = append(s.Verdict, "Verdict: "+v.Summary()) })
+	}
+	return v, errors.Join(stagesErr, readBackErr)
 }
 
-// readBack waits for the pipeline to drain and for a canary written after the
-// last sample to be queryable, then counts what the backend stored.
-func (t *test) readBack(ctx context.Context, canary *runner.Canary) (*runner.ReadBack, error) {
-	final, err := t.r.Drain(ctx, 30*time.Second)
-	if err != nil {
-		return nil, err
+// warnIgnoredSettings names the collector settings of the environment that the
+// load test does not pass on: what it measures is what its flags say.
+func (t *test) warnIgnoredSettings() {
+	ignored, err := runner.SettingsIn(os.Environ())
+	if err != nil || len(ignored) == 0 {
+		return
 	}
-	t.snaps = append(t.snaps, final)
+	fmt.Fprintf(t.errOut, "loadtest: not passed to the collector (use -env NAME=VALUE): %s\n", strings.Join(slices.Sorted(maps.Keys(ignored)), ", "))
+}
+
+// readBack waits until a canary written after the collector stopped is
+// queryable, then counts what the backend stored against the exact counts.
+func (t *test) readBack(ctx context.Context, canary *runner.Canary, final runner.Final) (*runner.ReadBack, error) {
 	if _, err := canary.Probe(ctx, 25*time.Millisecond, 2*time.Minute); err != nil {
 		return nil, err
 	}
 	if t.o.settle > 0 {
 		time.Sleep(t.o.settle)
 	}
-	c := final.Collector
-	plan := runner.ReadBackPlan{
-		First: t.o.offset, Instances: int64(t.o.instances), From: t.launched, To: time.Now(),
-		Sent: c.Sum(runner.MetricSent, nil), Failed: c.Sum(runner.MetricSendFailed, nil),
-		SeriesExpected: c.Sum(runner.MetricSeriesWritten, nil), Expected: c.By(runner.MetricAcceptedByBlock, "instances", nil),
-		MaxSamplesPerQuery: t.o.maxQuerySamples,
-	}
+	var acked []runner.Acked
 	for _, s := range t.snaps {
-		plan.Acked = append(plan.Acked, runner.Acked{At: s.At, Samples: s.Collector.Sum(runner.MetricSent, nil)})
+		acked = append(acked, runner.Acked{At: s.At, Samples: s.Collector.Sum(runner.MetricSent, nil)})
 	}
+	plan := final.ReadBackPlan(t.o.offset, int64(t.o.instances), t.launched, time.Now(), acked, t.o.maxQuerySamples)
 	rb, err := t.r.Querier.ReadBack(ctx, plan)
-	if rb != nil {
-		rb.Freshness = runner.Percentiles(canary.Freshness(t.start, time.Now()))
-		rb.SamplesRead += canary.SamplesRead()
+	if err != nil {
+		return nil, fmt.Errorf("the read-back could not finish: %w", err)
 	}
-	return rb, err
+	rb.Freshness = runner.Percentiles(canary.Freshness(t.start, time.Now()))
+	rb.SamplesRead += canary.SamplesRead()
+	return rb, nil
 }
 
 // cost prices the run with the prices given.
-func (t *test) cost(v runner.Verdict, rb *runner.ReadBack) *runner.Cost {
-	c := &runner.Cost{SamplesPerHour: v.SustainedSamplesPerSecond * 3600, SamplesPerMonth: v.SustainedSamplesPerSecond * 3600 * 730}
-	if len(t.snaps) > 0 {
-		last := t.snaps[len(t.snaps)-1].Collector
-		c.SamplesIngested, c.SeriesWritten = last.Sum(runner.MetricSent, nil), last.Sum(runner.MetricSeriesWritten, nil)
-	}
+func (t *test) cost(v runner.Verdict, final runner.Final, rb *runner.ReadBack) *runner.Cost {
+	c := &runner.Cost{SamplesPerHour: v.SustainedSamplesPerSecond * 3600, SamplesPerMonth: v.SustainedSamplesPerSecond * 3600 * 730,
+		SamplesIngested: final.Acknowledged, SeriesWritten: final.SeriesWritten}
 	if rb != nil {
 		c.SamplesRead = rb.SamplesRead
 	}
@@ -318,91 +365,78 @@ func (t *test) cost(v runner.Verdict, rb *runner.ReadBack) *runner.Cost {
 	return c
 }
 
-// stages watches the run through its schedule and measures each stage, stopping
-// after the first that fails unless -keep-going.
-func (t *test) stages(ctx context.Context) ([]runner.StageResult, error) {
-	var results []runner.StageResult
-	lastPrint := time.Now()
-	observe := func(i int) func(runner.Snapshot) {
-		return func(s runner.Snapshot) {
-			t.snaps = append(t.snaps, s)
-			if t.live != nil {
-				t.live.Observe(s)
-			}
-			if time.Since(lastPrint) >= t.o.progress && i >= 0 {
-				lastPrint = time.Now()
-				t.printProgress(i)
-			}
+// observe keeps a snapshot for the report and the live page, and prints progress
+// in stage i (none when i < 0).
+func (t *test) observe(i int) func(runner.Snapshot) {
+	return func(s runner.Snapshot) {
+		t.snaps = append(t.snaps, s)
+		if t.live != nil {
+			t.live.Observe(s)
+		}
+		if i >= 0 && s.At.Sub(t.lastPrint) >= t.o.progress {
+			t.lastPrint = s.At
+			t.printProgress(i)
 		}
 	}
+}
+
+// stages watches the run through its plan and judges each stage at the end of
+// its window, stopping after the first that fails unless -keep-going. It returns
+// the results and the snapshot at the end of the last window judged.
+func (t *test) stages(ctx context.Context) ([]runner.StageResult, runner.Snapshot, error) {
+	var results []runner.StageResult
 	failed := func(err error) {
 		if t.live != nil {
 			t.live.TelemetryFailed(err)
 		}
 	}
 	t.setStage("waiting for the schedule to start")
-	// Each boundary is read twice: at the boundary, and once the exporter caught
-	// up with it. The generator's counts are the stage's between its boundaries;
-	// the requests' latency and answers between the exporter catching up with its
-	// start and its end: what the exporter sends after the end mixes the next
-	// stage's samples in, which could blame a stage for the next one's 429s.
-	end := t.start
 	watch := func(until time.Time, i int) (runner.Snapshot, error) {
-		return t.r.Watch(ctx, until, time.Second, observe(i), failed)
+		return t.r.Watch(ctx, until, time.Second, t.observe(i), failed)
 	}
-	from, err := watch(end, -1)
+	spanFrom, err := watch(t.start, -1)
 	if err != nil {
-		return nil, err
-	}
-	fromLag, err := watch(end.Add(exporterLag), -1)
-	if err != nil {
-		return nil, err
+		return nil, runner.Snapshot{}, ignoreInterrupt(err)
 	}
 	for i, stage := range t.o.stages {
-		end = end.Add(stage.Duration)
 		t.setStage(fmt.Sprintf("stage %d of %d: %s", i+1, len(t.o.stages), stage))
+		windowFrom, end := t.plan.Window(i)
+		from, err := watch(windowFrom, i)
+		if err != nil {
+			return results, spanFrom, ignoreInterrupt(err)
+		}
 		to, err := watch(end, i)
 		if err != nil {
-			return results, err
+			return results, spanFrom, ignoreInterrupt(err)
 		}
-		toLag, err := watch(end.Add(exporterLag), i)
-		if err != nil {
-			return results, err
-		}
-		m := stageMeasurement(runner.Window{From: from, To: to}, runner.Window{From: fromLag, To: to}, i)
-		from, fromLag = to, toLag
-		res := runner.Judge(stage, m, nil, t.o.slo, runner.Parallelism{Generator: t.o.gen, Sink: t.o.sink})
+		log := t.r.Collector.Logged()
+		m := t.plan.Measure(i, runner.Window{From: spanFrom, To: to}, runner.Window{From: from, To: to}, log)
+		res := t.plan.Judge(i, m, log)
 		results = append(results, res)
+		spanFrom = to
 		fmt.Fprintf(t.out, "stage %d (%s): %s\n", i+1, stage, stageLine(res))
 		if t.live != nil {
 			t.live.Update(func(s *runner.LiveState) {
 				s.Verdict = append(s.Verdict, fmt.Sprintf("stage %d (%s): %s", i+1, stage, stageLine(res)))
 			})
 		}
-		if !res.Passed && !t.o.keepGoing && i < len(t.o.stages)-1 {
-			fmt.Fprintln(t.out, "The stage failed: stopping here (-keep-going runs the rest).")
+		if !res.Passed && !t.o.keepGoing {
+			if i < len(t.o.stages)-1 {
+				fmt.Fprintln(t.out, "The stage failed: stopping the load here (-keep-going runs the rest).")
+			}
 			break
 		}
 	}
-	return results, nil
+	return results, spanFrom, nil
 }
 
-// stageMeasurement is what stage i measured: the requests, their answers and
-// what was lost over the window the exporter sent only the stage's samples in, and the
-// generator's counts over the stage itself, exactly, by its stage attribute. The
-// acknowledged samples of the stage are those it handed to the pipeline, less
-// what was lost: every sample handed over is either acknowledged or counted lost
-// (docs/counters.md), and the read-back checks that at the end.
-func stageMeasurement(stage, exporter runner.Window, i int) runner.Measurement {
-	m := runner.Measure(exporter)
-	generator := runner.Measure(stage)
-	attr := map[string]string{"stage": strconv.Itoa(i)}
-	m.Scheduled = stage.To.Collector.Sum(runner.MetricScheduled, attr)
-	m.Shortfall = stage.To.Collector.Sum(runner.MetricShortfall, attr)
-	m.Seconds, m.Emitted, m.Refused = generator.Seconds, generator.Emitted, generator.Refused
-	m.HeldBackSeconds, m.CollectorCPU, m.OtherCPU = generator.HeldBackSeconds, generator.CollectorCPU, generator.OtherCPU
-	m.Sent = max(0, generator.Emitted-generator.Refused-m.SendFailed-m.EnqueueFailed)
-	return m
+// ignoreInterrupt drops the error of a watch that Ctrl-C ended: an interrupted
+// run still stops, reads back and reports.
+func ignoreInterrupt(err error) error {
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
 }
 
 func (t *test) setStage(text string) {
@@ -428,19 +462,11 @@ func (t *test) printProgress(i int) {
 }
 
 func stageLine(r runner.StageResult) string {
-	s := fmt.Sprintf("target %s/s, acknowledged %s/s, p50/p90/p99 %.0f/%.0f/%.0f ms, responses %s, lost %s, shortfall %s",
+	s := fmt.Sprintf("target %s/s, acknowledged %s/s, p50/p90/p99 %.0f/%.0f/%.0f ms, responses %s, rejected %s, lost %s, shortfall %s",
 		runner.FormatCount(r.TargetSamplesPerSecond), runner.FormatCount(r.SentSamplesPerSecond), r.Latency.P50*1e3, r.Latency.P90*1e3, r.Latency.P99*1e3,
-		responses(r.Responses), runner.FormatCount(r.DroppedSamples), runner.FormatCount(r.ShortfallSamples))
+		responses(r.Responses), runner.FormatCount(r.RejectedSamples), runner.FormatCount(r.LostSamples), runner.FormatCount(r.ShortfallSamples))
 	if r.Passed {
 		return s + " - passed"
 	}
 	return s + " - FAILED: " + r.Reason
-}
-
-func total(stages []runner.Stage) time.Duration {
-	var d time.Duration
-	for _, s := range stages {
-		d += s.Duration
-	}
-	return d
 }

@@ -55,10 +55,11 @@ func writeReport(dir string, o *options, v runner.Verdict, snaps []runner.Snapsh
 	err = page.Execute(f, struct {
 		Title, Summary string
 		Verdict        runner.Verdict
+		Header         []string
 		Table          [][]string
 		Cost           []string
 		Charts         []template.HTML
-	}{title(o), v.Summary(), v, table(v), costLines(v.Cost), svgs})
+	}{title(o), v.Summary(), v, tableHeader, table(v), costLines(v.Cost), svgs})
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -73,7 +74,7 @@ func title(o *options) string {
 	return fmt.Sprintf("Load test of %s, %s", backend, time.Now().Format("2006-01-02 15:04 MST"))
 }
 
-var tableHeader = []string{"stage", "target/s", "acknowledged/s", "latency p50 / p90 / p99", "queryable after p50 / p99", "responses", "lost", "shortfall", "collector cores", "verdict"}
+var tableHeader = []string{"stage", "target/s", "acknowledged/s", "latency p50 / p90 / p99", "queryable after p50 / p99", "responses", "rejected", "lost", "shortfall", "collector cores", "verdict"}
 
 // table is the stages as rows of text.
 func table(v runner.Verdict) [][]string {
@@ -86,7 +87,7 @@ func table(v runner.Verdict) [][]string {
 		rows = append(rows, []string{
 			fmt.Sprintf("%d: %s", i+1, s.Stage), runner.FormatCount(s.TargetSamplesPerSecond), runner.FormatCount(s.SentSamplesPerSecond),
 			fmt.Sprintf("%.0f / %.0f / %.0f ms", s.Latency.P50*1e3, s.Latency.P90*1e3, s.Latency.P99*1e3), freshness(s.Freshness),
-			responses(s.Responses), runner.FormatCount(s.DroppedSamples), runner.FormatCount(s.ShortfallSamples), fmt.Sprintf("%.2f", s.CollectorCores), verdict,
+			responses(s.Responses), runner.FormatCount(s.RejectedSamples), runner.FormatCount(s.LostSamples), runner.FormatCount(s.ShortfallSamples), fmt.Sprintf("%.2f", s.CollectorCores), verdict,
 		})
 	}
 	return rows
@@ -131,6 +132,7 @@ func markdown(o *options, v runner.Verdict, charts []string) string {
 	fmt.Fprintf(&b, "# %s\n\n**Verdict: %s.**\n\n", title(o), v.Summary())
 	fmt.Fprintf(&b, "%d instances, generator parallelism %d, sink parallelism %d; SLO per stage: acknowledged ≥ %.0f %% of the target, p99 ≤ %s, ≤ %.1f %% of requests failed, ≤ %.0f samples lost.\n\n",
 		o.instances, o.gen, o.sink, 100*o.slo.AckRatio, o.slo.P99, 100*o.slo.ErrorRatio, o.slo.Lost)
+	fmt.Fprintf(&b, "Collector settings passed: %s (the shipped defaults for the rest; verdict.json has them all).\n\n", v.Settings)
 	b.WriteString("| " + strings.Join(tableHeader, " | ") + " |\n|" + strings.Repeat("---|", len(tableHeader)) + "\n")
 	for _, row := range table(v) {
 		b.WriteString("| " + strings.ReplaceAll(strings.Join(row, " | "), "\n", " ") + " |\n")
@@ -164,7 +166,7 @@ th{background:#f4f4f4}td:first-child,td:last-child{text-align:left}
 </style></head><body>
 <h1>{{.Title}}</h1>
 <p class="verdict" id="verdict">{{.Summary}}</p>
-<table><tr><th>stage</th><th>target/s</th><th>acknowledged/s</th><th>latency p50 / p90 / p99</th><th>queryable after p50 / p99</th><th>responses</th><th>lost</th><th>shortfall</th><th>collector cores</th><th>verdict</th></tr>
+<table><tr>{{range .Header}}<th>{{.}}</th>{{end}}</tr>
 {{range .Table}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>
 {{end}}</table>
 {{if .Verdict.ReadBack}}<p id="readback"><b>Read back:</b> {{.Verdict.ReadBack.Summary}}</p>{{end}}

@@ -61,6 +61,10 @@ func run(promAddr string, zpages bool, progressEvery time.Duration, web string, 
 	if err != nil {
 		return err
 	}
+	effective, err := runner.SettingsOf(settings)
+	if err != nil {
+		return err
+	}
 	opts := runner.Options{
 		Backend:    backend,
 		Prometheus: runner.PrometheusOptions{Addr: promAddr},
@@ -109,13 +113,17 @@ func run(promAddr string, zpages bool, progressEvery time.Duration, web string, 
 	if err != nil {
 		return err
 	}
-	canary, err := r.Backend.NewCanary(r.Querier, "localrun-"+launched.Format("20060102-150405"))
+	canary, err := r.Backend.NewCanary(r.Querier, runner.CanaryRun("localrun-"+launched.Format("20060102-150405")))
 	if err != nil {
 		return err
 	}
 	background, stopBackground := context.WithCancel(context.Background())
 	defer stopBackground()
-	go canary.Run(background, 2*time.Second, 25*time.Millisecond)
+	canaryDone := make(chan struct{})
+	go func() {
+		defer close(canaryDone)
+		canary.Run(background, 2*time.Second, 25*time.Millisecond)
+	}()
 	if live != nil {
 		live.Start(launched)
 		go live.ReadBackLive(background, r.Querier, first, n, liveReadBack, 5*time.Second)
@@ -140,35 +148,27 @@ func run(promAddr string, zpages bool, progressEvery time.Duration, web string, 
 	}
 	fmt.Println("Interrupted: stopping the collector")
 	stopBackground()
-	stopErr := r.Stop(60 * time.Second)
-	log := r.Collector.Logged()
-	printSummary(log)
-	readBack(r, canary, log, first, n, launched)
+	<-canaryDone // the probe below writes the canary's next sample: one writer at a time
+	final, _, stopErr := r.StopCounting(context.Background(), effective.StopBound()+10*time.Second, nil)
+	printSummary(r.Collector.Logged(), final)
+	if stopErr == nil {
+		readBack(r, canary, final, first, n, launched)
+	}
 	return stopErr
 }
 
 // readBack counts what the backend stored of the run through its query API, once
 // a canary written after the collector stopped is queryable, and prints it.
-func readBack(r *runner.Run, canary *runner.Canary, log runner.Log, first, n int64, launched time.Time) {
-	reports := log.ReceiverReports()
-	if len(reports) != 1 {
-		fmt.Println("No read-back: the receiver did not report what it emitted.")
-		return
-	}
+func readBack(r *runner.Run, canary *runner.Canary, final runner.Final, first, n int64, launched time.Time) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	if _, err := canary.Probe(ctx, 25*time.Millisecond, 2*time.Minute); err != nil {
 		fmt.Println("No read-back:", err)
 		return
 	}
-	unsent, _ := log.Unsent()
-	rb, err := r.Querier.ReadBack(ctx, runner.ReadBackPlan{
-		First: first, Instances: n, From: launched, To: time.Now(),
-		Sent: float64(reports[0].Accepted - unsent), Failed: float64(unsent), SeriesExpected: float64(reports[0].SeriesWritten),
-		MaxSamplesPerQuery: 20e6,
-	})
+	rb, err := r.Querier.ReadBack(ctx, final.ReadBackPlan(first, n, launched, time.Now(), nil, 20e6))
 	if err != nil {
-		fmt.Println("No read-back:", err)
+		fmt.Println("No read-back: it could not finish:", err)
 		return
 	}
 	rb.Freshness = runner.Percentiles(canary.Freshness(launched, time.Now()))
@@ -210,12 +210,10 @@ func printProgress(ctx context.Context, r *runner.Run, s runner.Snapshot) {
 	fmt.Println(line)
 }
 
-func printSummary(log runner.Log) {
-	unsent, batches := log.Unsent()
-	for _, s := range log.ReceiverReports() {
-		fmt.Printf("The receiver emitted %d samples: %d accepted by the pipeline, %d refused; of the accepted, %d were not sent (%d batches, counted whole; docs/counters.md).\n",
-			s.Emitted, s.Accepted, s.Refused, unsent, batches)
-	}
+func printSummary(log runner.Log, f runner.Final) {
+	fmt.Printf("The receiver emitted %s samples: %s accepted by the pipeline, %s refused; the backend acknowledged %s, rejected %s; %s got no answer (batches count whole; docs/counters.md).\n",
+		runner.FormatCount(f.Emitted), runner.FormatCount(f.Accepted), runner.FormatCount(f.Refused), runner.FormatCount(f.Acknowledged),
+		runner.FormatCount(f.Rejected), runner.FormatCount(f.Unanswered+f.Dropped))
 	if problems := log.Problems(); len(problems) > 0 {
 		fmt.Printf("The collector logged %d warnings or errors; the first: %s\n", len(problems), problems[0].Raw)
 	}

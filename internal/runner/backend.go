@@ -70,8 +70,19 @@ func DeriveQueryURL(writeURL string) (string, error) {
 	return "", fmt.Errorf("cannot tell the query API of %s: give its base URL (the part before /api/v1/query)", writeURL)
 }
 
-// Client returns an HTTP client that authenticates as the backend asks.
+// Client returns an HTTP client that authenticates as the backend asks, and
+// tries a request again when the backend answers 429 or 5xx (retrying).
 func (b Backend) Client() (*http.Client, error) {
+	client, err := b.writeClient()
+	if err != nil {
+		return nil, err
+	}
+	client.Transport = retrying{next: client.Transport, maxAttempts: queryAttempts, firstWait: queryFirstWait}
+	return client, nil
+}
+
+// writeClient authenticates as the backend asks, and sends each request once.
+func (b Backend) writeClient() (*http.Client, error) {
 	cfg := config.DefaultHTTPClientConfig
 	if b.BearerToken != "" {
 		cfg.Authorization = &config.Authorization{Type: "Bearer", Credentials: config.Secret(b.BearerToken)}
@@ -141,7 +152,7 @@ func (q *Querier) Check(ctx context.Context) error {
 	defer cancel()
 	v, _, _, err := q.api.Query(ctx, "vector(1)", time.Now())
 	if err != nil {
-		return fmt.Errorf("not a Prometheus query API: %w", err)
+		return fmt.Errorf("not a Prometheus query API: %w", describe(err))
 	}
 	if vec, ok := v.(model.Vector); !ok || len(vec) != 1 || vec[0].Value != 1 {
 		return fmt.Errorf("not a Prometheus query API: vector(1) answered %v", v)
@@ -153,7 +164,7 @@ func (q *Querier) Check(ctx context.Context) error {
 func (q *Querier) Vector(ctx context.Context, promql string, at time.Time) (model.Vector, error) {
 	v, _, _, err := q.api.Query(ctx, promql, at)
 	if err != nil {
-		return nil, fmt.Errorf("query %s: %w", promql, err)
+		return nil, fmt.Errorf("query %s: %w", promql, describe(err))
 	}
 	vec, ok := v.(model.Vector)
 	if !ok {
@@ -182,7 +193,7 @@ func (q *Querier) Scalar(ctx context.Context, promql string, at time.Time) (floa
 func (q *Querier) Samples(ctx context.Context, selector string, window time.Duration, at time.Time) (model.Matrix, error) {
 	v, _, _, err := q.api.Query(ctx, fmt.Sprintf("%s[%dms]", selector, window.Milliseconds()), at)
 	if err != nil {
-		return nil, err
+		return nil, describe(err)
 	}
 	m, ok := v.(model.Matrix)
 	if !ok {

@@ -6,15 +6,18 @@ package runner
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
+	"math/rand/v2"
 	"net/http"
 	"sort"
 	"sync"
 	"time"
 
 	"github.com/golang/snappy"
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
@@ -45,9 +48,10 @@ type Fresh struct {
 	Delay time.Duration
 }
 
-// NewCanary returns a canary of the run named run.
+// NewCanary returns a canary of the run named run. Its writes are not retried:
+// a probe writes another sample when one is not seen.
 func (b Backend) NewCanary(q *Querier, run string) (*Canary, error) {
-	client, err := b.Client()
+	client, err := b.writeClient()
 	if err != nil {
 		return nil, err
 	}
@@ -70,6 +74,7 @@ func (c *Canary) Probe(ctx context.Context, poll, timeout time.Duration) (time.D
 	first := c.seq + 1
 	acked := map[int]time.Time{}
 	var lastWrite time.Time
+	var lastErr error // of the last query that failed, which a timeout names
 	promql := fmt.Sprintf("max_over_time(%s[5m])", c.Selector())
 	for {
 		if time.Since(lastWrite) >= canaryResend {
@@ -81,7 +86,12 @@ func (c *Canary) Probe(ctx context.Context, poll, timeout time.Duration) (time.D
 			acked[c.seq] = lastWrite
 		}
 		v, err := c.querier.Scalar(ctx, promql, time.Now())
-		if err == nil {
+		if permanent(err) {
+			return 0, fmt.Errorf("canary: %w", err)
+		}
+		if err != nil {
+			lastErr = err
+		} else {
 			c.mu.Lock()
 			c.reads += math.Min(float64(c.seq), 300) // what max_over_time read, at most one sample a second
 			c.mu.Unlock()
@@ -98,6 +108,9 @@ func (c *Canary) Probe(ctx context.Context, poll, timeout time.Duration) (time.D
 			which := fmt.Sprintf("canary sample %d", first)
 			if c.seq > first {
 				which = fmt.Sprintf("canary samples %d to %d (one every %s)", first, c.seq, canaryResend)
+			}
+			if lastErr != nil {
+				return 0, fmt.Errorf("%s not queryable %s after the backend acknowledged it: %w; the last query failed: %w", which, timeout, ctx.Err(), lastErr)
 			}
 			return 0, fmt.Errorf("%s not queryable %s after the backend acknowledged it: %w", which, timeout, ctx.Err())
 		case <-time.After(poll):
@@ -189,4 +202,16 @@ func Percentiles(delays []time.Duration) *Quantiles {
 	sort.Float64s(s)
 	at := func(q float64) float64 { return s[min(len(s)-1, int(math.Ceil(q*float64(len(s))))-1)] }
 	return &Quantiles{P50: at(0.5), P90: at(0.9), P99: at(0.99)}
+}
+
+// CanaryRun names a run's canary series uniquely, so that two runs started in
+// the same second, or on two machines, never share one: name and 8 random hex digits.
+func CanaryRun(name string) string { return fmt.Sprintf("%s-%08x", name, rand.Uint32()) }
+
+// permanent tells a query error that asking again cannot mend: the backend
+// refused the request itself (4xx other than 429, which the client retries), or
+// the query.
+func permanent(err error) bool {
+	var apiErr *promv1.Error
+	return errors.As(err, &apiErr) && (apiErr.Type == promv1.ErrClient || apiErr.Type == promv1.ErrBadData)
 }

@@ -206,6 +206,30 @@ func TestCanaryFailures(t *testing.T) {
 	_, err = c.Probe(t.Context(), time.Millisecond, 50*time.Millisecond)
 	require.ErrorContains(t, err, "canary sample 1 not queryable 50ms after the backend acknowledged it")
 	assert.Empty(t, c.Freshness(time.Time{}, time.Now().Add(time.Hour)))
+
+	// A query API that refuses the canary's queries is named at once, not as a
+	// sample never seen.
+	forbidden := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/v1/write" {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		http.Error(w, "missing aps:QueryMetrics", http.StatusForbidden)
+	}))
+	defer forbidden.Close()
+	b = Backend{WriteURL: forbidden.URL + "/api/v1/write", QueryURL: forbidden.URL}
+	c, err = b.NewCanary(querier(t, forbidden.URL), "r1")
+	require.NoError(t, err)
+	began := time.Now()
+	_, err = c.Probe(t.Context(), time.Millisecond, time.Minute)
+	require.ErrorContains(t, err, "403")
+	require.ErrorContains(t, err, "missing aps:QueryMetrics")
+	assert.Less(t, time.Since(began), 10*time.Second)
+}
+
+func TestCanaryRunsAreUnique(t *testing.T) {
+	assert.NotEqual(t, CanaryRun("20261204-120000"), CanaryRun("20261204-120000"), "two runs started in the same second")
+	assert.Regexp(t, `^20261204-120000-[0-9a-f]{8}$`, CanaryRun("20261204-120000"))
 }
 
 func TestCanaryRunStops(t *testing.T) {

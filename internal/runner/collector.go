@@ -169,26 +169,17 @@ var goRuntimeSettings = []string{"GOMAXPROCS", "GOMEMLIMIT", "GOGC", "GODEBUG"}
 // shipped configuration files read (${env:NAME}), and the Go runtime's. The
 // runner's own (the write URL, the telemetry ports) are left out.
 func SettingsIn(environ []string) (map[string]string, error) {
-	files, err := RepoPath("collector-config*.yaml")
-	if err != nil {
-		return nil, err
-	}
-	paths, err := filepath.Glob(files)
-	if err != nil {
-		return nil, err
-	}
 	known := map[string]bool{}
 	for _, name := range goRuntimeSettings {
 		known[name] = true
 	}
-	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return nil, err
-		}
+	err := eachShippedConfig(func(b []byte) {
 		for _, m := range envReference.FindAllSubmatch(b, -1) {
 			known[string(m[1])] = true
 		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	for _, own := range []string{"PROMETHEUS_WRITE_URL", "AWS_REGION", "TELEMETRY_HOST", "TELEMETRY_PORT", "HEALTH_CHECK_ENDPOINT", "PPROF_ENDPOINT"} {
 		delete(known, own)

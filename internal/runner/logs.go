@@ -29,6 +29,13 @@ type LogEntry struct {
 	Refused  int64 `json:"refused_samples"`
 	// SeriesWritten are the distinct series that got a sample accepted.
 	SeriesWritten int64 `json:"series_written"`
+	// StaleMarkers are the staleness markers accepted, apart from the samples.
+	StaleMarkers int64 `json:"stale_markers"`
+	// StageAtStop is the stage in force when the receiver stopped (-1 before the
+	// start, the number of stages after the last); AcceptedByBlock splits the
+	// accepted samples by blocks of instances.
+	StageAtStop     int                `json:"stage_at_stop"`
+	AcceptedByBlock map[string]float64 `json:"accepted_by_block"`
 
 	// The exporter's report of a request answered with an error.
 	StatusCode int `json:"status_code"`
@@ -118,17 +125,39 @@ func (l Log) ReceiverReports() []LogEntry { return l.with(msgReceiverStopped) }
 // status, one per attempt, with the backend's answer in Error.
 func (l Log) FailedRequests() []LogEntry { return l.with(msgFailedRequest) }
 
+// GivenUp are the exporter's reports of the batches it gave up: one line per
+// batch, failed or dropped, with its count.
+func (l Log) GivenUp() []LogEntry {
+	var out []LogEntry
+	for _, e := range l {
+		if strings.HasPrefix(e.Message, msgDropped) || strings.HasPrefix(e.Message, msgRejected) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
 // Unsent adds up the samples of the batches the exporter reported it gave up, and
 // counts those reports: one line per batch.
 func (l Log) Unsent() (samples int64, batches int) {
-	for _, e := range l {
-		if strings.HasPrefix(e.Message, msgDropped) || strings.HasPrefix(e.Message, msgRejected) {
-			samples += e.DroppedItems + e.RejectedItems
-			batches++
-		}
+	for _, e := range l.GivenUp() {
+		samples += e.Items()
+		batches++
 	}
 	return samples, batches
 }
+
+// Items is the count of a given-up batch.
+func (e LogEntry) Items() int64 { return e.DroppedItems + e.RejectedItems }
+
+// QueueFull tells a batch refused at the exporter's full queue.
+func (e LogEntry) QueueFull() bool { return strings.Contains(e.Error, "queue is full") }
+
+// Answered tells a batch given up because the backend answered its requests
+// with an error status (the exporter's "remote write request failed", retried
+// or not) from one whose requests got no answer: a timeout, a refused or reset
+// connection.
+func (e LogEntry) Answered() bool { return strings.Contains(e.Error, "remote write request failed") }
 
 // Problems are the lines at level warn or above, and lines that are not JSON.
 func (l Log) Problems() []LogEntry {

@@ -5,6 +5,7 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -77,6 +78,19 @@ func (p *process) Stop(timeout time.Duration) (int, error) {
 	}
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	return p.Wait(timeout)
+}
+
+// Terminate sends SIGTERM without waiting; a process that exited already is no error.
+func (p *process) Terminate() error {
+	select {
+	case <-p.exited:
+		return nil
+	default:
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		return fmt.Errorf("stopping %s: %w", p.name, err)
+	}
+	return nil
 }
 
 // Wait waits up to timeout for the process to exit by itself, then kills it.

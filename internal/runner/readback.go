@@ -130,12 +130,12 @@ func (q *Querier) ReadBack(ctx context.Context, p ReadBackPlan) (*ReadBack, erro
 	rb.MissingSamples = math.Max(0, rb.SentSamples-rb.StoredSamples)
 
 	switch {
-	case rb.Exact && rb.StoredSamples > rb.SentSamples:
-		rb.Problem = fmt.Sprintf("stored %s samples, more than the %s acknowledged: another writer wrote the run's series, or samples were stored twice",
-			FormatCount(rb.StoredSamples), FormatCount(rb.SentSamples))
+	case rb.StoredSamples > rb.SentSamples+rb.FailedSamples:
+		rb.Problem = fmt.Sprintf("stored %s samples, more than the %s acknowledged and the %s that failed: another writer wrote the run's series, or samples were stored twice",
+			FormatCount(rb.StoredSamples), FormatCount(rb.SentSamples), FormatCount(rb.FailedSamples))
 	case rb.MissingSamples > 0:
 		rb.Problem = FormatCount(rb.MissingSamples) + " acknowledged samples are missing"
-	case rb.SeriesFound < rb.SeriesExpected:
+	case rb.Exact && rb.SeriesFound < rb.SeriesExpected:
 		rb.Problem = fmt.Sprintf("%s of the %s series written are missing", FormatCount(rb.SeriesExpected-rb.SeriesFound), FormatCount(rb.SeriesExpected))
 	}
 	if rb.MissingSamples > 0 {
@@ -204,7 +204,7 @@ func (q *Querier) missingByTime(ctx context.Context, p ReadBackPlan, rb *ReadBac
 	const step, lead = 10 * time.Second, time.Second
 	v, _, _, err := q.api.QueryRange(ctx, StoredIn(p.First, p.Instances, step), promv1Range(p.From.Add(step), p.To.Add(step+lead), step))
 	if err != nil {
-		return err
+		return fmt.Errorf("query range of what was stored when: %w", describe(err))
 	}
 	rb.Queries++
 	m, ok := v.(model.Matrix)
@@ -293,7 +293,9 @@ func (rb *ReadBack) Summary() string {
 	s := fmt.Sprintf("stored %s of %s samples acknowledged, %s of %s series written", FormatCount(rb.StoredSamples), FormatCount(rb.SentSamples),
 		FormatCount(rb.SeriesFound), FormatCount(rb.SeriesExpected))
 	if !rb.Exact {
-		s += fmt.Sprintf(" (%s samples counted failed: a failed batch counts whole, so stored may exceed acknowledged by up to that)", FormatCount(rb.FailedSamples))
+		s = fmt.Sprintf("stored %s samples, at least the %s acknowledged and at most %s more (batches the backend rejected or did not answer count whole, "+
+			"though some of their requests may be stored); found %s series, at most the %s handed to the pipeline",
+			FormatCount(rb.StoredSamples), FormatCount(rb.SentSamples), FormatCount(rb.FailedSamples), FormatCount(rb.SeriesFound), FormatCount(rb.SeriesExpected))
 	}
 	if rb.Freshness != nil {
 		s += fmt.Sprintf("; queryable after %s p50, %s p99", seconds(rb.Freshness.P50), seconds(rb.Freshness.P99))

@@ -109,7 +109,7 @@ func (b Backend) collectorConfigs(env map[string]string) []string {
 	// One overlay per header: an ${env:...} inside a YAML flow mapping is not
 	// resolved, a whole value is.
 	for i, name := range slices.Sorted(maps.Keys(headers)) {
-		variable := "RUNNER_HEADER_" + strconv.Itoa(i)
+		variable := secretPrefix + strconv.Itoa(i)
 		env[variable] = headers[name]
 		out = append(out, "yaml:exporters::prometheus_remote_write::http::headers::"+name+": ${env:"+variable+"}")
 	}
@@ -200,36 +200,39 @@ func (r *Run) waitLogged(ctx context.Context, what string, found func(LogEntry) 
 	}
 }
 
-// Drain waits until the pipeline holds nothing more: every sample the receiver
-// handed over was sent, failed or dropped, and the queue is empty, twice in a row.
-// It returns the snapshot of that moment, whose counts are then exact.
-func (r *Run) Drain(ctx context.Context, timeout time.Duration) (Snapshot, error) {
-	deadline := time.Now().Add(timeout)
-	settled := 0
+// StopCounting stops the load: it sends the collector SIGTERM, which stops the
+// receiver at once and then drains the pipeline, snapshotting it meanwhile (for
+// observe, when set), and kills it when it has not exited within timeout (the
+// stop bound, Settings.StopBound). It returns the exact counts of the stopped
+// collector's log, and the last snapshot.
+func (r *Run) StopCounting(ctx context.Context, timeout time.Duration, observe func(Snapshot)) (Final, Snapshot, error) {
+	if err := r.Collector.Terminate(); err != nil {
+		return Final{}, Snapshot{}, err
+	}
 	var last Snapshot
-	for time.Now().Before(deadline) {
-		s, err := r.Snapshot(ctx)
-		if err != nil {
-			return s, err
-		}
-		c := s.Collector
-		done := c.Sum(MetricAccepted, nil) == c.Sum(MetricSent, nil)+c.Sum(MetricSendFailed, nil)+c.Sum(MetricEnqueueFailed, nil) && c.Sum(MetricQueueSize, nil) == 0
-		if done && last.Collector != nil && c.Sum(MetricAccepted, nil) == last.Collector.Sum(MetricAccepted, nil) {
-			settled++
-		} else {
-			settled = 0
-		}
-		if settled >= 2 {
-			return s, nil
-		}
-		last = s
+	deadline := time.After(timeout)
+	killed := false
+	for exited := false; !exited; {
 		select {
-		case <-ctx.Done():
-			return last, ctx.Err()
+		case <-r.Collector.Exited():
+			exited = true
+		case <-deadline:
+			_, _ = r.Collector.Wait(0)
+			killed, exited = true, true
 		case <-time.After(500 * time.Millisecond):
+			if s, err := r.Snapshot(ctx); err == nil {
+				last = s
+				if observe != nil {
+					observe(s)
+				}
+			}
 		}
 	}
-	return last, fmt.Errorf("the pipeline did not drain within %s", timeout)
+	final, err := FinalCounts(r.Collector.Logged(), last, killed)
+	if err == nil && !killed && r.Collector.ExitCode() != 0 {
+		err = fmt.Errorf("the collector exited with code %d:\n%s", r.Collector.ExitCode(), lastLines(r.Collector.Log(), 5))
+	}
+	return final, last, err
 }
 
 // Instances is the range of instances the receiver generates, [first, first+n),

@@ -66,6 +66,7 @@ const (
 	MetricAcceptedByBlock = "otelcol_receiver_dummymetrics_accepted_samples"
 	MetricRequests        = "http_client_request_duration"
 	MetricRequestBytes    = "http_client_request_body_size"
+	MetricBatchSize       = "otelcol_processor_batch_batch_send_size"
 )
 
 // Window is what happened between two snapshots.

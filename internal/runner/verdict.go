@@ -34,12 +34,15 @@ var DefaultSLO = SLO{AckRatio: 0.95, P99: time.Second, ErrorRatio: 0.01, Lost: 0
 type StageResult struct {
 	Stage                  Stage              `json:"stage"`
 	TargetSamplesPerSecond float64            `json:"target_samples_per_second"`
-	SentSamplesPerSecond   float64            `json:"sent_samples_per_second"`
+	SentSamplesPerSecond   float64            `json:"acknowledged_samples_per_second"`
 	Latency                Quantiles          `json:"latency_seconds"`
 	Responses              map[string]float64 `json:"responses"`
 	// Causes counts the failed write attempts by what the backend said.
-	Causes         map[string]float64 `json:"rejections_by_cause,omitempty"`
-	DroppedSamples float64            `json:"dropped_samples"`
+	Causes map[string]float64 `json:"rejections_by_cause,omitempty"`
+	// RejectedSamples the backend refused (an error status, retries done);
+	// LostSamples the collector failed to deliver (unanswered, dropped, refused).
+	RejectedSamples float64 `json:"rejected_samples"`
+	LostSamples     float64 `json:"lost_samples"`
 	// ShortfallSamples is what the generator fell behind on; HeldBackSeconds the
 	// time it waited for the pipeline.
 	ShortfallSamples float64 `json:"shortfall_samples"`
@@ -47,9 +50,14 @@ type StageResult struct {
 	CollectorCores   float64 `json:"collector_cores"`
 	Passed           bool    `json:"passed"`
 	Reason           string  `json:"reason,omitempty"`
-	// GeneratorLimited: the generator fell behind while the backend answered in
+	// GeneratorLimited: the collector fell behind while the backend answered in
 	// time and throttled nothing; the stage says nothing of the backend.
+	// CollectorLimit names what held it back (LimitSending, LimitExport,
+	// LimitGenerator), and Advice what to grow.
 	GeneratorLimited bool        `json:"generator_limited"`
+	CollectorLimit   string      `json:"collector_limit,omitempty"`
+	Advice           string      `json:"advice,omitempty"`
+	Sending          Sending     `json:"sending"`
 	Freshness        *Quantiles  `json:"freshness_seconds,omitempty"`
 	Measurement      Measurement `json:"measurement"`
 }
@@ -68,9 +76,14 @@ type Verdict struct {
 	SustainedSamplesPerSecond float64       `json:"sustained_samples_per_second"`
 	Limit                     Limit         `json:"limit"`
 	Stages                    []StageResult `json:"stages"`
-	ReadBack                  *ReadBack     `json:"read_back,omitempty"`
-	Cost                      *Cost         `json:"cost,omitempty"`
-	// Passed: every stage passed and the read-back found nothing missing.
+	// Outside is what happened outside the stages' windows, until the collector stopped.
+	Outside  *Outside  `json:"outside_stages,omitempty"`
+	ReadBack *ReadBack `json:"read_back,omitempty"`
+	Cost     *Cost     `json:"cost,omitempty"`
+	// Settings are the collector's, as the run passed them.
+	Settings Settings `json:"collector_settings"`
+	// Passed: every stage passed, nothing was lost or rejected after them, and
+	// the read-back found nothing missing.
 	Passed bool `json:"passed"`
 }
 
@@ -88,59 +101,38 @@ type Cost struct {
 	MonthUSD float64 `json:"month_at_sustained_rate_usd,omitempty"`
 }
 
-// Parallelism is a collector's generator workers and requests in flight.
-type Parallelism struct{ Generator, Sink int }
-
 // Judge makes a stage's result from what it measured. The order of the checks
 // names the most telling reason: what the backend said, what was lost, how slowly
-// it answered, and only then the rate, blamed on the generator when the backend
+// it answered, and only then the rate, blamed on the collector when the backend
 // answered in time and throttled nothing.
-func Judge(stage Stage, m Measurement, causes map[string]float64, slo SLO, par Parallelism) StageResult {
+func Judge(stage Stage, m Measurement, causes map[string]float64, slo SLO, s Settings, batchers int) StageResult {
 	r := StageResult{
-		Stage: stage, TargetSamplesPerSecond: stage.Target(), SentSamplesPerSecond: m.Rate(m.Sent),
-		Latency: m.Latency, Responses: m.Responses, Causes: causes, DroppedSamples: m.Lost(),
-		ShortfallSamples: m.Shortfall, HeldBackSeconds: m.HeldBackSeconds, CollectorCores: m.Rate(m.CollectorCPU),
-		Measurement: m,
+		Stage: stage, TargetSamplesPerSecond: stage.Target(), SentSamplesPerSecond: m.StageRate(m.Acknowledged),
+		Latency: m.Latency, Responses: m.Responses, Causes: causes, RejectedSamples: m.Rejected, LostSamples: m.Lost(),
+		ShortfallSamples: m.Shortfall, HeldBackSeconds: m.HeldBackSeconds, CollectorCores: m.StageRate(m.CollectorCPU),
+		Sending: AnalyzeSending(m, s, batchers), Measurement: m,
 	}
 	errorRatio := m.ErrorRatio()
 	switch {
 	case errorRatio > slo.ErrorRatio:
 		r.Reason = fmt.Sprintf("%s (%.0f %% of requests)", mainCause(causes, m.Responses), 100*errorRatio)
-	case r.DroppedSamples > slo.Lost:
-		r.Reason = fmt.Sprintf("%.0f samples lost (failed %.0f, dropped at the queue %.0f, refused %.0f)", r.DroppedSamples, m.SendFailed, m.EnqueueFailed, m.Refused)
+	case r.LostSamples > slo.Lost:
+		r.Reason = fmt.Sprintf("%s samples lost (unanswered %s, dropped at the queue %s, refused by the pipeline %s)",
+			FormatCount(r.LostSamples), FormatCount(m.SendFailed-m.Rejected), FormatCount(m.EnqueueFailed), FormatCount(m.Refused))
 	case m.Latency.P99 > slo.P99.Seconds():
 		r.Reason = fmt.Sprintf("p99 write latency %s above %s", seconds(m.Latency.P99), slo.P99)
 	case r.SentSamplesPerSecond < slo.AckRatio*r.TargetSamplesPerSecond:
 		r.Reason = fmt.Sprintf("acknowledged %s samples/s, %.0f %% of the target", FormatCount(r.SentSamplesPerSecond), 100*r.SentSamplesPerSecond/r.TargetSamplesPerSecond)
 		if GeneratorLimited(m, slo, 0) {
 			r.GeneratorLimited = true
-			r.Reason = fmt.Sprintf("the generator fell behind its schedule by %s samples while the backend answered in time (p99 %s) and throttled nothing: "+
-				"the collector used %.1f cores; %s", FormatCount(m.Shortfall), seconds(m.Latency.P99), r.CollectorCores, collectorAdvice(m, par))
+			r.CollectorLimit, r.Advice = CollectorLimit(m, s, batchers)
+			r.Reason = fmt.Sprintf("the collector fell behind by %s samples while the backend answered in time (p99 %s) and throttled nothing: %s",
+				FormatCount(m.Shortfall), seconds(m.Latency.P99), r.Advice)
 		}
 	default:
 		r.Passed = true
 	}
 	return r
-}
-
-// collectorAdvice says which part of a generator-limited collector to grow, by
-// where the time went: requests in flight busy half the time or more point at
-// the sink's parallelism; idle requests while the generator workers waited on
-// the pipeline point at the export path, which translates one batch at a time
-// before its requests go; workers that hardly waited, at the generator itself.
-func collectorAdvice(m Measurement, par Parallelism) string {
-	seconds := max(m.Seconds, 1e-9)
-	busy := m.RequestSeconds / (seconds * float64(max(par.Sink, 1)))
-	waited := m.HeldBackSeconds / (seconds * float64(max(par.Generator, 1)))
-	switch {
-	case busy >= 0.5:
-		return fmt.Sprintf("its requests in flight were busy %.0f %% of the time: add sink parallelism or collectors", 100*busy)
-	case waited >= 0.5:
-		return fmt.Sprintf("its requests in flight were busy only %.0f %% of the time while its generator workers waited on the pipeline %.0f %% of it: "+
-			"the export path, which translates one batch at a time, is the limit; add collectors", 100*busy, 100*waited)
-	default:
-		return fmt.Sprintf("its generator workers waited on the pipeline only %.0f %% of the time: add generator parallelism or collectors", 100*waited)
-	}
 }
 
 // FailedResponse tells an error answer from a success: a status of 300 or more,
@@ -208,6 +200,15 @@ func (v *Verdict) WithReadBack(rb *ReadBack) {
 	}
 }
 
+// WithOutside adds what happened outside the stages' windows: a loss or a
+// rejection there fails the verdict.
+func (v *Verdict) WithOutside(o Outside) {
+	v.Outside = &o
+	if o.Problem != "" {
+		v.Passed = false
+	}
+}
+
 // Summary is the verdict in a sentence, e.g. "sustained 20,000 samples/s; at
 // 30,000 samples/s 34 % of requests got 429 ingestion rate limit exceeded".
 func (v Verdict) Summary() string {
@@ -215,9 +216,12 @@ func (v Verdict) Summary() string {
 	if v.SustainedSamplesPerSecond > 0 {
 		s = "sustained " + FormatCount(v.SustainedSamplesPerSecond) + " samples/s"
 	}
-	if v.Limit.Stage > 0 {
+	switch {
+	case v.Limit.Stage > 0:
 		s += fmt.Sprintf("; at %s samples/s (stage %d): %s", FormatCount(v.Limit.TargetSamplesPerSecond), v.Limit.Stage, v.Limit.Reason)
-	} else {
+	case v.Outside != nil && v.Outside.Problem != "":
+		s += "; every stage passed, but " + v.Outside.Problem
+	default:
 		s += "; every stage passed"
 	}
 	if v.ReadBack != nil {
@@ -236,6 +240,12 @@ func Cause(status int, body string) string {
 		{"per-user series limit", "series limit exceeded (per user)"},
 		{"per-metric series limit", "series limit exceeded (per metric)"},
 		{"too many labels", "series has too many labels"},
+		{"number of labels exceeds", "series has too many labels"},
+		{"label value too long", "label value too long"},
+		{"label value length exceeds", "label value too long"},
+		{"label name too long", "label name too long"},
+		{"label name length exceeds", "label name too long"},
+		{"series limit", "series limit exceeded"},
 		{"out of order", "out-of-order samples"},
 		{"duplicate sample", "duplicate samples"},
 		{"too old", "samples too old"},

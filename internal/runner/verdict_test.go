@@ -15,23 +15,27 @@ import (
 // healthy is a 10-second window at 10,000 samples/s, answered in time.
 func healthy(change func(*Measurement)) Measurement {
 	m := Measurement{
-		Seconds: 10, Scheduled: 1e5, Emitted: 1e5, Sent: 1e5, Latency: Quantiles{P50: 0.05, P90: 0.1, P99: 0.2},
+		Seconds: 10, StageSeconds: 10, Scheduled: 1e5, Emitted: 1e5, Sent: 1e5, Latency: Quantiles{P50: 0.05, P90: 0.1, P99: 0.2},
 		Responses: map[string]float64{"200": 100}, CollectorCPU: 15, HeldBackSeconds: 2,
 	}
 	if change != nil {
 		change(&m)
 	}
+	m.Acknowledged = m.Sent
 	return m
 }
+
+// shipped are the shipped configuration's settings that judging reads.
+var shipped = Settings{Generator: 2, Sink: 2, BatchSize: 16384, BatchTimeout: time.Second, MaxRetry: 8 * time.Second}
 
 func TestJudge(t *testing.T) {
 	stage := Stage{Duration: 10 * time.Second, From: 1e4, To: 1e4}
 	errors := func(m *Measurement) { m.Responses = map[string]float64{"200": 90, "429": 10} }
 	lost := func(m *Measurement) { m.SendFailed, m.EnqueueFailed, m.Refused = 5, 2, 1 }
+	rejected := func(m *Measurement) { m.SendFailed, m.Rejected = 500, 500 }
 	slow := func(m *Measurement) { m.Latency.P99 = 1.5 }
 	behind := func(m *Measurement) { m.Sent, m.Shortfall = 5e4, 5e4 }
-	const behindBy = "the generator fell behind its schedule by 50,000 samples while the backend answered in time (p99 200 ms) and throttled nothing: " +
-		"the collector used 1.5 cores; "
+	const behindBy = "the collector fell behind by 50,000 samples while the backend answered in time (p99 200 ms) and throttled nothing: "
 	all := func(fs ...func(*Measurement)) func(*Measurement) {
 		return func(m *Measurement) {
 			for _, f := range fs {
@@ -40,41 +44,78 @@ func TestJudge(t *testing.T) {
 		}
 	}
 	for _, tc := range []struct {
-		name      string
-		m         Measurement
-		causes    map[string]float64
-		reason    string
-		generator bool
+		name   string
+		m      Measurement
+		causes map[string]float64
+		reason string
+		limit  string
 	}{
 		{name: "healthy", m: healthy(nil)},
 		{"errors first, with the main cause", healthy(all(errors, lost, slow, behind)),
-			map[string]float64{"429 ingestion rate limit exceeded": 7, "500 Internal Server Error: x": 3}, "429 ingestion rate limit exceeded (10 % of requests)", false},
-		{"errors without a logged cause", healthy(all(errors, lost)), nil, "answered 429 (10 % of requests)", false},
-		{"then lost samples", healthy(all(lost, slow, behind)), nil, "8 samples lost (failed 5, dropped at the queue 2, refused 1)", false},
-		{"then latency", healthy(all(slow, behind)), nil, "p99 write latency 1.50 s above 1s", false},
-		{"then the rate, backend-limited", healthy(func(m *Measurement) { m.Sent = 5e4 }), nil, "acknowledged 5,000 samples/s, 50 % of the target", false},
-		{"then the rate, generator-limited", healthy(behind), nil,
-			behindBy + "its generator workers waited on the pipeline only 10 % of the time: add generator parallelism or collectors", true},
-		{"generator-limited by the requests in flight", healthy(all(behind, func(m *Measurement) { m.RequestSeconds = 12 })), nil,
-			behindBy + "its requests in flight were busy 60 % of the time: add sink parallelism or collectors", true},
-		{"generator-limited by the export path", healthy(all(behind, func(m *Measurement) { m.RequestSeconds, m.HeldBackSeconds = 6, 16 })), nil,
-			behindBy + "its requests in flight were busy only 30 % of the time while its generator workers waited on the pipeline 80 % of it: " +
-				"the export path, which translates one batch at a time, is the limit; add collectors", true},
+			map[string]float64{"429 ingestion rate limit exceeded": 7, "500 Internal Server Error: x": 3}, "429 ingestion rate limit exceeded (10 % of requests)", ""},
+		{"errors without a logged cause", healthy(all(errors, lost)), nil, "answered 429 (10 % of requests)", ""},
+		{"then lost samples", healthy(all(lost, slow, behind)), nil, "8 samples lost (unanswered 5, dropped at the queue 2, refused by the pipeline 1)", ""},
+		{"rejected samples are not lost", healthy(rejected), nil, "", ""},
+		{"then latency", healthy(all(slow, behind)), nil, "p99 write latency 1.50 s above 1s", ""},
+		{"then the rate, backend-limited", healthy(func(m *Measurement) { m.Sent = 5e4 }), nil, "acknowledged 5,000 samples/s, 50 % of the target", ""},
+		{"then the rate, the generator", healthy(behind), nil,
+			behindBy + "the generator was the limit: it waited on the pipeline only 10 % of the time; add generator parallelism (-gen) or collectors", LimitGenerator},
+		{"the export path", healthy(all(behind, func(m *Measurement) { m.RequestSeconds, m.HeldBackSeconds, m.Batches = 1, 16, 25 })), nil,
+			behindBy + "the export path was the limit: requests in flight only 5 % of the time while the generator waited on it 80 %; add collectors", LimitExport},
+		// 100 requests of 500 samples in 10 batches, 375 ms each: 5 rounds of
+		// two requests per batch keep a request in flight all the time.
+		{"latency-bound sending", healthy(all(behind, func(m *Measurement) {
+			m.Responses, m.RequestSeconds, m.Batches = map[string]float64{"204": 100}, 37.5, 10
+		})), nil, behindBy + "sending was latency-bound: at 375 ms per request and 2 in flight, one collector sends at most about 2,570 samples/s; " +
+			"-sink 33 (a whole batch at once) raises that to about 43,700", LimitSending},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := Judge(stage, tc.m, tc.causes, DefaultSLO, Parallelism{Generator: 2, Sink: 2})
-			assert.Equal(t, tc.reason == "", r.Passed)
+			r := Judge(stage, tc.m, tc.causes, DefaultSLO, shipped, 1)
+			assert.Equal(t, tc.reason == "", r.Passed, r.Reason)
 			if tc.reason == "" {
 				assert.Empty(t, r.Reason)
 			} else {
-				assert.True(t, strings.HasPrefix(r.Reason, tc.reason), r.Reason)
+				assert.Equal(t, tc.reason, r.Reason)
 			}
-			assert.Equal(t, tc.generator, r.GeneratorLimited)
+			assert.Equal(t, tc.limit != "", r.GeneratorLimited)
+			assert.Equal(t, tc.limit, r.CollectorLimit)
 			assert.InDelta(t, 1e4, r.TargetSamplesPerSecond, 0)
 			assert.InDelta(t, tc.m.Sent/10, r.SentSamplesPerSecond, 0)
-			assert.InDelta(t, tc.m.Lost(), r.DroppedSamples, 0)
+			assert.InDelta(t, tc.m.Lost(), r.LostSamples, 0)
+			assert.InDelta(t, tc.m.Rejected, r.RejectedSamples, 0)
 		})
 	}
+}
+
+// TestLatencyBoundCeiling is the case: 375 ms per request, batches of
+// 16,384 samples in requests of 2,048, two in flight.
+func TestLatencyBoundCeiling(t *testing.T) {
+	m := Measurement{Seconds: 15, Sent: 8 * 16384, Responses: map[string]float64{"204": 64}, RequestSeconds: 64 * 0.375, Batches: 8,
+		Scheduled: 15 * 20000, Shortfall: 15*20000 - 8*16384, Latency: Quantiles{P99: 0.4}}
+	s := AnalyzeSending(m, shipped, 1)
+	assert.Equal(t, 8, s.RequestsPerBatch)
+	assert.InDelta(t, 0.8, s.PathBusy, 1e-9, "4 rounds of 375 ms per batch, 8 batches in 15 s")
+	assert.InDelta(t, 0.8, s.SlotBusy, 1e-9, "every round a full pair")
+	assert.InDelta(t, 16384/1.5, s.Ceiling, 1e-6)
+	assert.InDelta(t, 16384/0.375, s.WholeBatch, 1e-6)
+	limit, advice := CollectorLimit(m, shipped, 1)
+	assert.Equal(t, LimitSending, limit)
+	assert.Equal(t, "sending was latency-bound: at 375 ms per request and 2 in flight, one collector sends at most about 10,900 samples/s; "+
+		"-sink 8 (a whole batch at once) raises that to about 43,700", advice)
+
+	// With -sink 8 a batch takes one round: 40 batches in 15 s, and the path is
+	// still busy, so only more batches at once help.
+	wide := shipped
+	wide.Sink = 8
+	m.Sent, m.Batches, m.Responses, m.RequestSeconds = 40*16384, 40, map[string]float64{"204": 320}, 320*0.375
+	limit, advice = CollectorLimit(m, wide, 1)
+	assert.Equal(t, LimitSending, limit)
+	assert.Equal(t, "sending was latency-bound: at 375 ms per request and 8 in flight, one collector sends at most about 43,700 samples/s; "+
+		"add collectors to send more batches at once", advice)
+
+	two := AnalyzeSending(m, shipped, 2)
+	assert.Equal(t, 4, two.InFlight, "two batchers double the requests in flight")
+	assert.InDelta(t, 2*16384/1.5, two.Ceiling, 1e-6)
 }
 
 func TestGeneratorLimited(t *testing.T) {
@@ -137,6 +178,12 @@ func TestCause(t *testing.T) {
 		{429, "ingestion rate limit (140000) exceeded while adding 5000 samples and 0 metadata", "429 ingestion rate limit exceeded"},
 		{429, "Ingestion burst size limit (50000) exceeded", "429 ingestion burst size limit exceeded"},
 		{400, "per-user series limit of 2000000 exceeded, please contact administrator to raise it", "400 series limit exceeded (per user)"},
+		{400, "per-user series limit of 2,000,000 exceeded, Capacity from 2,000,000 to 2,150,000 is automatically adjusted based on the last 30 min of usage", "400 series limit exceeded (per user)"},
+		{400, "series has too many labels (actual: 40, limit: 30) series: 'CPU{a=\"b\"}'", "400 series has too many labels"},
+		{400, "received a series whose number of labels exceeds the limit (actual: 41, limit: 40)", "400 series has too many labels"},
+		{400, "label value too long (actual: 3000, limit: 2048)", "400 label value too long"},
+		{400, "received a series whose label value length exceeds the limit, label: 'pod'", "400 label value too long"},
+		{400, "label name too long", "400 label name too long"},
 		{400, "err-mimir-max-series-per-metric: per-metric series limit of 10 exceeded", "400 series limit exceeded (per metric)"},
 		{400, "out of order sample", "400 out-of-order samples"},
 		{400, "duplicate sample for timestamp", "400 duplicate samples"},

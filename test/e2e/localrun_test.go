@@ -31,7 +31,7 @@ func TestMakeRunReadsBackAtCtrlC(t *testing.T) {
 		return err == nil && m.Sum(runner.MetricSent, nil) > 1000
 	}, 30*time.Second, 200*time.Millisecond, "the collector sends")
 	out := stopLocalRun(t, lr)
-	assert.Regexp(t, `The receiver emitted \d+ samples: \d+ accepted by the pipeline, 0 refused; of the accepted, 0 were not sent`, out)
+	assert.Regexp(t, `The receiver emitted ([\d,]+) samples: ([\d,]+) accepted by the pipeline, 0 refused; the backend acknowledged ([\d,]+), rejected 0; 0 got no answer`, out)
 	m := regexp.MustCompile(`Read back: stored ([\d,]+) of ([\d,]+) samples acknowledged, (\d+) of (\d+) series written; queryable after`).FindStringSubmatch(out)
 	require.NotNil(t, m, "the read-back line:\n%s", out)
 	assert.Equal(t, m[2], m[1], "every acknowledged sample stored")

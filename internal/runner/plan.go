@@ -1,0 +1,90 @@
+// Copyright The ampload authors
+// SPDX-License-Identifier: Apache-2.0
+
+package runner
+
+import (
+	"strconv"
+	"time"
+)
+
+// Plan is a load test as the runner measures it: the stages the receiver runs
+// from Start, the windows they are measured over, and the settings that judge
+// them. What the generator did is counted over the stage itself (Span); what
+// the exporter did over the stage's window (Window): the stage less its first
+// Lag, when the exporter still reports the previous stage's samples, and never
+// past its end, when it reports the next one's. What happens between windows is
+// judged for the whole run (Final.Outside).
+type Plan struct {
+	Stages   []Stage
+	Start    time.Time
+	Settings Settings
+	SLO      SLO
+	// Batchers is the batches a collector sends at once.
+	Batchers int
+}
+
+// Lag is how long after a sample is generated the exporter reports it.
+func (p Plan) Lag() time.Duration { return p.Settings.Lag() }
+
+// Span is stage i's own time.
+func (p Plan) Span(i int) (from, to time.Time) {
+	from = p.Start
+	for _, s := range p.Stages[:i] {
+		from = from.Add(s.Duration)
+	}
+	return from, from.Add(p.Stages[i].Duration)
+}
+
+// Window is stage i's window: its span less the lag at its start, or, for a
+// stage shorter than twice the lag, less its first half.
+func (p Plan) Window(i int) (from, to time.Time) {
+	from, to = p.Span(i)
+	return from.Add(min(p.Lag(), p.Stages[i].Duration/2)), to
+}
+
+// End is when the last stage ends.
+func (p Plan) End() time.Time {
+	_, end := p.Span(len(p.Stages) - 1)
+	return end
+}
+
+// Duration is the stages' length in all.
+func (p Plan) Duration() time.Duration { return p.End().Sub(p.Start) }
+
+// Measure is what stage i measured: the generator's counts over its span, by its
+// stage attribute where the receiver counts by stage; the exporter's over its
+// window, with the failed batches split by the collector's log. Acknowledged is
+// what the stage emitted less what its window lost or had rejected: the
+// exporter acknowledges whole batches, a second apart at low rates, which a
+// window would cut arbitrarily.
+func (p Plan) Measure(i int, span, window Window, log Log) Measurement {
+	m := Measure(window)
+	from, to := p.Window(i)
+	m.AddFailures(log, from, to)
+	g := Measure(span)
+	m.StageSeconds, m.Emitted, m.Refused = g.Seconds, g.Emitted, g.Refused
+	m.HeldBackSeconds, m.CollectorCPU, m.OtherCPU, m.PeakRSS = g.HeldBackSeconds, g.CollectorCPU, g.OtherCPU, g.PeakRSS
+	attr := map[string]string{"stage": strconv.Itoa(i)}
+	m.Scheduled = span.To.Collector.Sum(MetricScheduled, attr)
+	m.Shortfall = span.To.Collector.Sum(MetricShortfall, attr)
+	m.Acknowledged = max(0, m.Emitted-m.Refused-m.SendFailed-m.EnqueueFailed)
+	return m
+}
+
+// Judge makes stage i's result from its measurement and the causes the log
+// gives for the failed requests of its window.
+func (p Plan) Judge(i int, m Measurement, log Log) StageResult {
+	from, to := p.Window(i)
+	return Judge(p.Stages[i], m, log.Causes(from, to), p.SLO, p.Settings, p.Batchers)
+}
+
+// InWindows tells whether t falls in the window of one of the first n stages.
+func (p Plan) InWindows(t time.Time, n int) bool {
+	for i := range min(n, len(p.Stages)) {
+		if from, to := p.Window(i); !t.Before(from) && t.Before(to) {
+			return true
+		}
+	}
+	return false
+}

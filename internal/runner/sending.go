@@ -1,0 +1,107 @@
+// Copyright The ampload authors
+// SPDX-License-Identifier: Apache-2.0
+
+package runner
+
+import (
+	"fmt"
+	"math"
+)
+
+// Sending is how a window kept the collector's sending path busy, and how much
+// that path can carry at the latency measured. Without the exporter's queue a
+// collector sends one batch at a time per batcher, and the requests of a batch
+// SINK_PARALLELISM at a time: a batch of R requests takes ⌈R / sink⌉ rounds of
+// one request's latency, however fast the backend ingests.
+type Sending struct {
+	Requests          float64 `json:"requests"`
+	Batches           float64 `json:"batches"`
+	MeanLatency       float64 `json:"mean_latency_seconds"`
+	SamplesPerRequest float64 `json:"samples_per_request"`
+	// RequestsPerBatch is what a full batch (SINK_BATCH_SIZE) is split into.
+	RequestsPerBatch int `json:"requests_per_full_batch"`
+	// InFlight is the requests that can be in flight: sink parallelism times the
+	// batches sent at once.
+	InFlight int `json:"requests_in_flight"`
+	// SlotBusy is the share of the request slots' time spent in a request;
+	// PathBusy the share of the window with at least one request in flight,
+	// estimated as batches × rounds per batch × mean latency.
+	SlotBusy float64 `json:"slot_busy"`
+	PathBusy float64 `json:"path_busy"`
+	// Ceiling is the samples per second the path can send at this latency;
+	// WholeBatch with a sink parallelism that sends a whole batch at once.
+	Ceiling    float64 `json:"ceiling_samples_per_second"`
+	WholeBatch float64 `json:"whole_batch_ceiling_samples_per_second"`
+}
+
+// AnalyzeSending computes a window's Sending with the settings it ran with and
+// the batches that were sent at once (1 per collector without shard batching).
+func AnalyzeSending(m Measurement, s Settings, batchers int) Sending {
+	batchers = max(batchers, 1)
+	out := Sending{Requests: m.Requests(), Batches: m.Batches, InFlight: max(s.Sink, 1) * batchers}
+	if out.Requests == 0 || m.Seconds <= 0 {
+		return out
+	}
+	out.MeanLatency = m.RequestSeconds / out.Requests
+	out.SamplesPerRequest = (m.Sent + m.SendFailed) / out.Requests
+	out.SlotBusy = m.RequestSeconds / (m.Seconds * float64(out.InFlight))
+	if out.Batches > 0 {
+		rounds := math.Ceil(out.Requests / out.Batches / float64(max(s.Sink, 1)))
+		out.PathBusy = math.Min(1, out.Batches*rounds*out.MeanLatency/(m.Seconds*float64(batchers)))
+	}
+	if out.SamplesPerRequest > 0 && out.MeanLatency > 0 && s.BatchSize > 0 {
+		out.RequestsPerBatch = int(math.Ceil(float64(s.BatchSize) / out.SamplesPerRequest))
+		rounds := math.Ceil(float64(out.RequestsPerBatch) / float64(max(s.Sink, 1)))
+		out.Ceiling = float64(s.BatchSize*batchers) / (rounds * out.MeanLatency)
+		out.WholeBatch = float64(s.BatchSize*batchers) / out.MeanLatency
+	}
+	return out
+}
+
+// The parts of a collector that can hold it back when the backend answers in
+// time and throttles nothing.
+const (
+	// LimitSending: requests were in flight nearly all the time; the rate is set
+	// by the latency and the requests that may be in flight.
+	LimitSending = "sending"
+	// LimitExport: the requests idled while the generator waited on the pipeline,
+	// so the export path's CPU (translation, one batch at a time) was the limit.
+	LimitExport = "export"
+	// LimitGenerator: the generator hardly waited on the pipeline.
+	LimitGenerator = "generator"
+)
+
+// pathBusyBound is the share of the time with a request in flight above which
+// sending is latency-bound: batches leave one after the other, so the rest is
+// the batch processor handing over and translating.
+const pathBusyBound = 0.8
+
+// CollectorLimit names what held a collector back in a window where the backend
+// answered in time, and says what to grow, with numbers.
+func CollectorLimit(m Measurement, s Settings, batchers int) (string, string) {
+	send := AnalyzeSending(m, s, batchers)
+	waited := m.HeldBackSeconds / (math.Max(m.StageSeconds, 1e-9) * float64(max(s.Generator, 1)))
+	switch {
+	case send.PathBusy >= pathBusyBound && send.Ceiling > 0:
+		advice := fmt.Sprintf("sending was latency-bound: at %s per request and %d in flight, one collector sends at most about %s samples/s",
+			seconds(send.MeanLatency), send.InFlight, FormatCount(roundTo3(send.Ceiling)))
+		if send.RequestsPerBatch > s.Sink {
+			return LimitSending, advice + fmt.Sprintf("; -sink %d (a whole batch at once) raises that to about %s", send.RequestsPerBatch, FormatCount(roundTo3(send.WholeBatch)))
+		}
+		return LimitSending, advice + "; add collectors to send more batches at once"
+	case waited >= 0.5:
+		return LimitExport, fmt.Sprintf("the export path was the limit: requests in flight only %.0f %% of the time while the generator waited on it %.0f %%; add collectors",
+			100*send.PathBusy, 100*waited)
+	default:
+		return LimitGenerator, fmt.Sprintf("the generator was the limit: it waited on the pipeline only %.0f %% of the time; add generator parallelism (-gen) or collectors", 100*waited)
+	}
+}
+
+// roundTo3 rounds to three significant digits: a ceiling is an estimate.
+func roundTo3(v float64) float64 {
+	if v <= 0 {
+		return v
+	}
+	scale := math.Pow(10, math.Floor(math.Log10(v))-2)
+	return math.Round(v/scale) * scale
+}
