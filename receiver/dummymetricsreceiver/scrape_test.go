@@ -500,3 +500,55 @@ func TestRefusedScrapesAreCountedInSamples(t *testing.T) {
 	}
 	assert.Equal(t, accepted, byBlock)
 }
+
+func TestAnIdleStageAndAlignStartAreWaitedOutNotWalked(t *testing.T) {
+	// A thousand-hour idle stage between two busy ones: walking it slot by slot
+	// would take the worker billions of steps.
+	cfg := scrapeTestConfig(1000, time.Second, func(c *Config) {
+		c.Stages = []Stage{
+			{Duration: 10 * time.Second, ActiveSeries: 2000},
+			{Duration: 1000 * time.Hour, ActiveSeries: 0},
+			{Duration: 10 * time.Second, ActiveSeries: 2000},
+		}
+		c.AfterStages, c.AlignStart = AfterStagesStop, time.Minute
+	})
+	start := simStart.Add(20 * time.Second) // aligned to simStart + 1 min
+	sink := &scrapeSink{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		simulateShard(t, cfg, 0, start, 1000*time.Hour+2*time.Minute, sink)
+	}()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the worker walks the idle stage instead of sleeping through it")
+	}
+	aligned := simStart.Add(time.Minute).UnixMilli()
+	idleFrom, idleTo := aligned+10_000, aligned+10_000+(1000*time.Hour).Milliseconds()
+	var before, during, after, markers int
+	for _, s := range sink.samples() {
+		switch {
+		case s.stale:
+			markers++
+			ended := idleFrom // as the idle stage begins, or as the last one ends
+			if s.millis > idleTo {
+				ended = idleTo + 10_000
+			}
+			assert.GreaterOrEqual(t, s.millis, ended)
+			assert.Less(t, s.millis, ended+1000, "at the slot's next scrape")
+		case s.millis < aligned:
+			t.Fatalf("a sample before align_start: %v", s)
+		case s.millis < idleFrom:
+			before++
+		case s.millis < idleTo:
+			during++
+		default:
+			after++
+		}
+	}
+	assert.Equal(t, 2000*10, before, "every series, every second of the first stage")
+	assert.Zero(t, during)
+	assert.Equal(t, 2000*10, after, "and of the last")
+	assert.Equal(t, 2*2000, markers, "the series end before the idle stage and after the last one")
+}
