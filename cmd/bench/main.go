@@ -199,11 +199,7 @@ func measure(ctx context.Context, o *options, p Point, logPath string, out io.Wr
 	res.Measurement.AddFailures(log, from.At, to.At)
 	res.LogProblems = len(log.Problems())
 	if settings, err := runner.SettingsOf(p.Env(o.env)); err == nil && runner.GeneratorLimited(res.Measurement, runner.DefaultSLO, p.SinkParallelism) {
-		batchers := 1
-		if p.Mode == Unordered {
-			batchers = p.SinkParallelism
-		}
-		res.LimitedBy, _ = runner.CollectorLimit(res.Measurement, settings, batchers)
+		res.LimitedBy, _ = runner.CollectorLimit(res.Measurement, settings)
 	}
 	return res
 }

@@ -41,7 +41,7 @@ func (r Result) Summary() string {
 	if m.PrometheusCPU > 0 {
 		s += fmt.Sprintf("; Prometheus stored %s/s, refused %s, %.2f cores", humanCount(m.Rate(m.Stored)), humanCount(m.TSDBRefused), m.Rate(m.PrometheusCPU))
 	}
-	return s + fmt.Sprintf("; others %.2f cores", m.Rate(m.OtherCPU))
+	return s + "; others " + otherCores(m)
 }
 
 // tableHeader is the Markdown table's header.
@@ -72,7 +72,7 @@ func RenderTable(w io.Writer, results []Result) error {
 				seconds(m.Latency.P50)+" / "+seconds(m.Latency.P99), bytesPerSample(m), limitedBy(r),
 				fmt.Sprintf("%.2f", m.MicrosPerSample(m.CollectorCPU)), fmt.Sprintf("%.2f", m.Rate(m.CollectorCPU)),
 				fmt.Sprintf("%.0f", float64(m.PeakRSS)/(1<<20)), fmt.Sprintf("%.2f", m.MicrosPerSample(m.PrometheusCPU)),
-				fmt.Sprintf("%.2f", m.Rate(m.OtherCPU)), strconv.Itoa(r.LogProblems))
+				otherCores(m), strconv.Itoa(r.LogProblems))
 		}
 		for len(cells) < len(tableHeader) {
 			cells = append(cells, "")
@@ -104,6 +104,15 @@ func limitedBy(r Result) string {
 		return r.LimitedBy
 	}
 	return "backend"
+}
+
+// otherCores is what the rest of the machine used, in cores, where the platform
+// tells (Linux).
+func otherCores(m runner.Measurement) string {
+	if !m.OtherCPUMeasured {
+		return "not measured"
+	}
+	return fmt.Sprintf("%.2f", m.Rate(m.OtherCPU))
 }
 
 // bytesPerSample is the compressed request bytes per acknowledged sample; – when

@@ -257,7 +257,7 @@ func (t *test) run(ctx context.Context) (runner.Verdict, error) {
 		_ = r.Stop(time.Minute)
 		return runner.Verdict{}, err
 	}
-	t.plan = runner.Plan{Stages: o.stages, Start: t.start, Settings: settings, SLO: o.slo, Batchers: 1}
+	t.plan = runner.Plan{Stages: o.stages, Start: t.start, Settings: settings, SLO: o.slo}
 	fmt.Fprintf(t.out, "Load test against %s%s: %d stages, %s in all; results in %s\n", r.Backend.WriteURL, r.Backend.Describe(), len(o.stages), t.plan.Duration(), dir)
 	canary, err := r.Backend.NewCanary(r.Querier, runner.CanaryRun(filepath.Base(dir)))
 	if err != nil {
@@ -398,22 +398,27 @@ func (t *test) stages(ctx context.Context) ([]runner.StageResult, runner.Snapsho
 	if err != nil {
 		return nil, runner.Snapshot{}, ignoreInterrupt(err)
 	}
+	windowFrom, _ := t.plan.Window(0)
+	from, err := watch(windowFrom, 0)
+	if err != nil {
+		return nil, runner.Snapshot{}, ignoreInterrupt(err)
+	}
 	for i, stage := range t.o.stages {
 		t.setStage(fmt.Sprintf("stage %d of %d: %s", i+1, len(t.o.stages), stage))
-		windowFrom, end := t.plan.Window(i)
-		from, err := watch(windowFrom, i)
-		if err != nil {
-			return results, spanFrom, ignoreInterrupt(err)
-		}
+		_, end := t.plan.Window(i)
 		to, err := watch(end, i)
 		if err != nil {
 			return results, spanFrom, ignoreInterrupt(err)
 		}
+		judged, err := watch(t.plan.JudgedAt(i), min(i+1, len(t.o.stages)-1))
+		if err != nil {
+			return results, spanFrom, ignoreInterrupt(err)
+		}
 		log := t.r.Collector.Logged()
-		m := t.plan.Measure(i, runner.Window{From: spanFrom, To: to}, runner.Window{From: from, To: to}, log)
+		m := t.plan.Measure(i, runner.Window{From: spanFrom, To: to}, runner.Window{From: from, To: to}, judged, log)
 		res := t.plan.Judge(i, m, log)
 		results = append(results, res)
-		spanFrom = to
+		spanFrom, from = to, judged
 		fmt.Fprintf(t.out, "stage %d (%s): %s\n", i+1, stage, stageLine(res))
 		if t.live != nil {
 			t.live.Update(func(s *runner.LiveState) {

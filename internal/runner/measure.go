@@ -49,8 +49,11 @@ type Measurement struct {
 	Batches        float64            `json:"batches"`
 
 	CollectorCPU float64 `json:"collector_cpu_seconds"`
-	OtherCPU     float64 `json:"other_cpu_seconds"`
-	PeakRSS      int64   `json:"collector_peak_rss_bytes"`
+	// OtherCPU is what the rest of the machine used, where the platform tells
+	// (OtherCPUMeasured: Linux).
+	OtherCPU         float64 `json:"other_cpu_seconds"`
+	OtherCPUMeasured bool    `json:"other_cpu_measured"`
+	PeakRSS          int64   `json:"collector_peak_rss_bytes"`
 
 	// From the local Prometheus, when the run started one: samples appended, and
 	// refused by its TSDB as out of order, too old or out of bounds; its CPU.
@@ -86,10 +89,12 @@ func Measure(w Window) Measurement {
 		Bytes:           w.To.Collector.Histogram(MetricRequestBytes, nil).Sum - w.From.Collector.Histogram(MetricRequestBytes, nil).Sum,
 		Batches:         w.To.Collector.Histogram(MetricBatchSize, nil).Count - w.From.Collector.Histogram(MetricBatchSize, nil).Count,
 		CollectorCPU:    w.CollectorCPU().Seconds(),
-		OtherCPU:        w.OtherCPU().Seconds(),
 		PeakRSS:         w.To.CollectorUsage.PeakRSS,
 	}
 	m.Acknowledged = m.Sent
+	if other, ok := w.OtherCPU(); ok {
+		m.OtherCPU, m.OtherCPUMeasured = other.Seconds(), true
+	}
 	if w.To.Prometheus != nil {
 		m.Stored = w.Prometheus("prometheus_tsdb_head_samples_appended_total")
 		m.TSDBRefused = w.Prometheus("prometheus_tsdb_out_of_order_samples_total") +

@@ -20,8 +20,6 @@ type Plan struct {
 	Start    time.Time
 	Settings Settings
 	SLO      SLO
-	// Batchers is the batches a collector sends at once.
-	Batchers int
 }
 
 // Lag is how long after a sample is generated the exporter reports it.
@@ -52,23 +50,36 @@ func (p Plan) End() time.Time {
 // Duration is the stages' length in all.
 func (p Plan) Duration() time.Duration { return p.End().Sub(p.Start) }
 
-// Measure is what stage i measured: the generator's counts over its span, by its
-// stage attribute where the receiver counts by stage; the exporter's over its
-// window, with the failed batches split by the collector's log. Acknowledged is
-// what the stage emitted less what its window lost or had rejected: the
-// exporter acknowledges whole batches, a second apart at low rates, which a
-// window would cut arbitrarily.
-func (p Plan) Measure(i int, span, window Window, log Log) Measurement {
+// JudgedAt is when stage i is judged: a lag after its end, when the receiver has
+// counted what it was due (a worker held up by the pipeline counts late) and the
+// exporter has reported its last samples; that is when the next window starts.
+func (p Plan) JudgedAt(i int) time.Time {
+	if i+1 < len(p.Stages) {
+		from, _ := p.Window(i + 1)
+		return from
+	}
+	return p.End().Add(p.Lag())
+}
+
+// Measure is what stage i measured: the generator's counts over its span; the
+// exporter's over its window, with the failed batches split by the collector's
+// log; and what the stage was due and gave up, by its stage attribute, at
+// JudgedAt (counts). Acknowledged is what the stage was due and did not give up,
+// less what its window lost or had rejected: the exporter acknowledges whole
+// batches a second apart at low rates, which a window would cut arbitrarily,
+// and a generator held up at the stage's end emits its last samples in the next.
+func (p Plan) Measure(i int, span, window Window, counts Snapshot, log Log) Measurement {
 	m := Measure(window)
 	from, to := p.Window(i)
 	m.AddFailures(log, from, to)
 	g := Measure(span)
 	m.StageSeconds, m.Emitted, m.Refused = g.Seconds, g.Emitted, g.Refused
-	m.HeldBackSeconds, m.CollectorCPU, m.OtherCPU, m.PeakRSS = g.HeldBackSeconds, g.CollectorCPU, g.OtherCPU, g.PeakRSS
+	m.HeldBackSeconds, m.CollectorCPU, m.PeakRSS = g.HeldBackSeconds, g.CollectorCPU, g.PeakRSS
+	m.OtherCPU, m.OtherCPUMeasured = g.OtherCPU, g.OtherCPUMeasured
 	attr := map[string]string{"stage": strconv.Itoa(i)}
-	m.Scheduled = span.To.Collector.Sum(MetricScheduled, attr)
-	m.Shortfall = span.To.Collector.Sum(MetricShortfall, attr)
-	m.Acknowledged = max(0, m.Emitted-m.Refused-m.SendFailed-m.EnqueueFailed)
+	m.Scheduled = counts.Collector.Sum(MetricScheduled, attr)
+	m.Shortfall = counts.Collector.Sum(MetricShortfall, attr)
+	m.Acknowledged = max(0, m.Scheduled-m.Shortfall-m.Refused-m.SendFailed-m.EnqueueFailed)
 	return m
 }
 
@@ -76,7 +87,7 @@ func (p Plan) Measure(i int, span, window Window, log Log) Measurement {
 // gives for the failed requests of its window.
 func (p Plan) Judge(i int, m Measurement, log Log) StageResult {
 	from, to := p.Window(i)
-	return Judge(p.Stages[i], m, log.Causes(from, to), p.SLO, p.Settings, p.Batchers)
+	return Judge(p.Stages[i], m, log.Causes(from, to), p.SLO, p.Settings)
 }
 
 // InWindows tells whether t falls in the window of one of the first n stages.

@@ -68,6 +68,9 @@ func TestPlanWindows(t *testing.T) {
 		assert.Equal(t, start.Add(want[3]), to, "stage %d: and ends with it, before the next stage's samples", i)
 	}
 	assert.Equal(t, start.Add(31*time.Second), p.End())
+	for i, want := range []time.Duration{10500 * time.Millisecond, 12500 * time.Millisecond, 32500 * time.Millisecond} {
+		assert.Equal(t, start.Add(want), p.JudgedAt(i), "stage %d is judged when the next window starts, the last a lag after the end", i)
+	}
 	assert.True(t, p.InWindows(start.Add(5*time.Second), 1))
 	assert.False(t, p.InWindows(start.Add(time.Second), 3), "the first lag is in no window")
 	assert.False(t, p.InWindows(start.Add(12*time.Second), 2), "stage 3 not judged")
@@ -84,7 +87,7 @@ func TestPlanWindows(t *testing.T) {
 // inside it, and the generator's counts from the stage, by its stage attribute.
 func TestPlanMeasuresOneWindow(t *testing.T) {
 	start := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
-	p := Plan{Stages: []Stage{{Duration: 10 * time.Second, From: 1000, To: 1000}, {Duration: 10 * time.Second, From: 2000, To: 2000}}, Start: start, Settings: shipped, SLO: DefaultSLO, Batchers: 1}
+	p := Plan{Stages: []Stage{{Duration: 10 * time.Second, From: 1000, To: 1000}, {Duration: 10 * time.Second, From: 2000, To: 2000}}, Start: start, Settings: shipped, SLO: DefaultSLO}
 	spanFrom, _ := p.Span(1)
 	from, to := p.Window(1)
 	stage := Snapshot{At: spanFrom, Collector: stageTelemetry{accepted: 10000, sent: 9000, scheduled: [2]float64{10000, 0}}.metrics(t)}
@@ -99,7 +102,8 @@ func TestPlanMeasuresOneWindow(t *testing.T) {
 		{Time: from.Add(3 * time.Second), Message: msgFailedRequest, StatusCode: 400, Error: "per-user series limit of 10 exceeded"},
 		{Time: to.Add(time.Millisecond), Message: msgFailedRequest, StatusCode: 429, Error: "ingestion rate limit (1) exceeded"},
 	}
-	m := p.Measure(1, Window{From: stage, To: end}, Window{From: window, To: end}, log)
+	judged := Snapshot{At: to.Add(p.Lag()), Collector: stageTelemetry{scheduled: [2]float64{10000, 20000}, shortfall: [2]float64{0, 300}}.metrics(t)}
+	m := p.Measure(1, Window{From: stage, To: end}, Window{From: window, To: end}, judged, log)
 	assert.InDelta(t, 8.5, m.Seconds, 1e-9, "the window: the stage less the lag")
 	assert.InDelta(t, 10, m.StageSeconds, 1e-9)
 	assert.InDelta(t, 20100, m.Emitted, 0, "what the stage emitted, over its span")
@@ -108,16 +112,16 @@ func TestPlanMeasuresOneWindow(t *testing.T) {
 	assert.InDelta(t, 1500, m.Rejected, 0, "the backend answered: rejected, not lost")
 	assert.InDelta(t, 500, m.Unanswered, 0, "no answer: lost")
 	assert.InDelta(t, 600, m.Lost(), 0, "unanswered and refused")
-	assert.InDelta(t, 20100-100-2000, m.Acknowledged, 0, "emitted less what the window lost or had rejected")
+	assert.InDelta(t, 20000-300-100-2000, m.Acknowledged, 0, "due less given up, less what the window lost or had rejected")
 	assert.InDelta(t, 20000, m.Scheduled, 0, "stage 1's own schedule, whole")
-	assert.InDelta(t, 100, m.Shortfall, 0)
+	assert.InDelta(t, 300, m.Shortfall, 0, "as counted when the stage is judged")
 	assert.InDelta(t, 10, m.Batches, 0)
 	assert.InDelta(t, 2, m.CollectorCPU, 0)
 	assert.Equal(t, map[string]float64{"204": 20}, m.Responses)
 
 	r := p.Judge(1, m, log)
 	assert.Equal(t, map[string]float64{"400 series limit exceeded (per user)": 1}, r.Causes, "the causes of the window only")
-	assert.InDelta(t, 1800, r.SentSamplesPerSecond, 1e-9, "per second of the stage")
+	assert.InDelta(t, 1760, r.SentSamplesPerSecond, 1e-9, "per second of the stage")
 	assert.InDelta(t, 0.2, r.CollectorCores, 1e-9)
 	assert.False(t, r.Passed)
 	assert.Equal(t, "600 samples lost (unanswered 500, dropped at the queue 0, refused by the pipeline 100)", r.Reason)

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -37,6 +38,9 @@ type Run struct {
 	Prometheus *Prometheus // nil against a remote backend
 	Collector  *Collector
 	Querier    *Querier
+
+	mu      sync.Mutex
+	peakRSS int64 // the collector's, over the snapshots
 }
 
 // Start checks the backend (or starts the local Prometheus), then starts the collector.
@@ -136,15 +140,15 @@ func (r *Run) Close() {
 // Watch snapshots the run every `every` and once more at until, handing each
 // snapshot to observe, and returns the last one. It ends early when ctx ends or
 // the collector exits, with an error. A snapshot that fails (a scrape timing out
-// on a loaded machine) goes to failed, when set, and the watch goes on;
-// otherwise it ends the watch.
+// on a loaded machine) goes to failed, when set, and the watch goes on, for
+// maxFailing at most; otherwise it ends the watch.
 func (r *Run) Watch(ctx context.Context, until time.Time, every time.Duration, observe func(Snapshot), failed func(error)) (Snapshot, error) {
 	var last Snapshot
-	retry := false
+	var failingSince time.Time
 	for {
 		wait := min(every, time.Until(until))
-		if retry {
-			// Past until, the snapshot that failed is tried again each `every`, not at once.
+		if !failingSince.IsZero() {
+			// A snapshot that failed is tried again each `every`, not at once.
 			wait = max(wait, every)
 		}
 		select {
@@ -155,23 +159,33 @@ func (r *Run) Watch(ctx context.Context, until time.Time, every time.Duration, o
 		case <-time.After(max(wait, 0)):
 		}
 		s, err := r.Snapshot(ctx)
-		retry = err != nil && !time.Now().Before(until)
 		switch {
 		case err != nil && failed == nil:
 			return s, err
 		case err != nil:
 			failed(err)
+			if failingSince.IsZero() {
+				failingSince = time.Now()
+			}
+			if time.Since(failingSince) >= maxFailing {
+				return s, fmt.Errorf("no snapshot for %s: %w", maxFailing, err)
+			}
 		default:
-			last = s
+			last, failingSince = s, time.Time{}
 			if observe != nil {
 				observe(s)
 			}
 		}
-		if !time.Now().Before(until) && last.Collector != nil {
+		if !time.Now().Before(until) && last.Collector != nil && failingSince.IsZero() {
 			return last, nil
 		}
 	}
 }
+
+// maxFailing is how long Watch goes on while every snapshot fails: a loaded
+// machine answers within seconds; longer, something is wrong, and waiting for
+// ever would hang the run. A variable for the tests.
+var maxFailing = 30 * time.Second
 
 // ScheduleStart is when the receiver's schedule (its stages) began, as its start
 // log line says.

@@ -6,6 +6,7 @@ package runner
 import (
 	"fmt"
 	"math"
+	"runtime"
 )
 
 // Sending is how a window kept the collector's sending path busy, and how much
@@ -34,10 +35,9 @@ type Sending struct {
 	WholeBatch float64 `json:"whole_batch_ceiling_samples_per_second"`
 }
 
-// AnalyzeSending computes a window's Sending with the settings it ran with and
-// the batches that were sent at once (1 per collector without shard batching).
-func AnalyzeSending(m Measurement, s Settings, batchers int) Sending {
-	batchers = max(batchers, 1)
+// AnalyzeSending computes a window's Sending with the settings it ran with.
+func AnalyzeSending(m Measurement, s Settings) Sending {
+	batchers := s.Batchers()
 	out := Sending{Requests: m.Requests(), Batches: m.Batches, InFlight: max(s.Sink, 1) * batchers}
 	if out.Requests == 0 || m.Seconds <= 0 {
 		return out
@@ -78,8 +78,8 @@ const pathBusyBound = 0.8
 
 // CollectorLimit names what held a collector back in a window where the backend
 // answered in time, and says what to grow, with numbers.
-func CollectorLimit(m Measurement, s Settings, batchers int) (string, string) {
-	send := AnalyzeSending(m, s, batchers)
+func CollectorLimit(m Measurement, s Settings) (string, string) {
+	send := AnalyzeSending(m, s)
 	waited := m.HeldBackSeconds / (math.Max(m.StageSeconds, 1e-9) * float64(max(s.Generator, 1)))
 	switch {
 	case send.PathBusy >= pathBusyBound && send.Ceiling > 0:
@@ -88,13 +88,24 @@ func CollectorLimit(m Measurement, s Settings, batchers int) (string, string) {
 		if send.RequestsPerBatch > s.Sink {
 			return LimitSending, advice + fmt.Sprintf("; -sink %d (a whole batch at once) raises that to about %s", send.RequestsPerBatch, FormatCount(roundTo3(send.WholeBatch)))
 		}
-		return LimitSending, advice + "; add collectors to send more batches at once"
+		return LimitSending, advice + "; more generator workers (-gen, a batcher each) or collectors send more batches at once"
 	case waited >= 0.5:
-		return LimitExport, fmt.Sprintf("the export path was the limit: requests in flight only %.0f %% of the time while the generator waited on it %.0f %%; add collectors",
-			100*send.PathBusy, 100*waited)
+		return LimitExport, fmt.Sprintf("the export path was the limit: requests in flight only %.0f %% of the time while the generator waited on it %.0f %%; %s",
+			100*send.PathBusy, 100*waited, exportAdvice(m, s))
 	default:
 		return LimitGenerator, fmt.Sprintf("the generator was the limit: it waited on the pipeline only %.0f %% of the time; add generator parallelism (-gen) or collectors", 100*waited)
 	}
+}
+
+// exportAdvice: each generator worker has a batcher of its own, so more workers
+// translate more batches at once while the collector has cores to spare;
+// beyond, collectors.
+func exportAdvice(m Measurement, s Settings) string {
+	cores := m.StageRate(m.CollectorCPU)
+	if cores < 0.8*float64(runtime.NumCPU()) && s.Generator < runtime.NumCPU() {
+		return fmt.Sprintf("the collector used %.1f of %d cores: more generator workers (-gen, a batcher each) or collectors", cores, runtime.NumCPU())
+	}
+	return fmt.Sprintf("the collector used %.1f of %d cores: add collectors", cores, runtime.NumCPU())
 }
 
 // roundTo3 rounds to three significant digits: a ceiling is an estimate.

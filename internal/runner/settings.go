@@ -108,17 +108,23 @@ func (s Settings) Lag() time.Duration { return s.BatchTimeout + 500*time.Millise
 // maxPayloadSamples is the receiver's largest payload (its maxPayloadSamples).
 const maxPayloadSamples = 4096
 
+// Batchers is the batches a collector exports at once: the batch processor keeps
+// one batcher per generator worker (metadata_keys: [dummymetrics_shard]).
+func (s Settings) Batchers() int { return max(s.Generator, 1) }
+
 // StopBound is the longest a stop of the collector may take, as docs/counters.md
-// derives it: without the queue, every batch still in the pipeline (the one in
-// flight, what the batch processor buffers, one payload per CPU and per blocked
-// worker) is exported with its full retry limit; with the queue, the batch in
-// flight and every queued one are tried once more, each cut at the retry limit.
+// derives it: without the queue, every batch still in a batcher (the one in
+// flight, the one filling, one payload per CPU in its channel and one per worker
+// blocked on it) is exported with its full retry limit, the batchers side by
+// side; with the queue, the batch in flight and every queued one are tried once
+// more, each cut at the retry limit.
 func (s Settings) StopBound() time.Duration {
 	if s.Queue {
 		return time.Duration(s.QueueSize+1) * s.MaxRetry
 	}
 	batch := max(s.BatchSize, 1)
-	buffered := batch - 1 + (runtime.NumCPU()+s.Generator)*maxPayloadSamples
+	workersPerBatcher := (max(s.Generator, 1) + s.Batchers() - 1) / s.Batchers()
+	buffered := batch - 1 + (runtime.NumCPU()+workersPerBatcher)*maxPayloadSamples
 	batches := 1 + int(math.Ceil(float64(buffered)/float64(batch)))
 	return time.Duration(batches) * s.MaxRetry
 }

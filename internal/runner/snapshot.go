@@ -6,7 +6,6 @@ package runner
 import (
 	"context"
 	"fmt"
-	"os"
 	"time"
 )
 
@@ -18,34 +17,36 @@ type Snapshot struct {
 	CollectorUsage  Usage
 	Prometheus      Metrics // nil against a remote backend
 	PrometheusUsage Usage
-	// RunnerCPU is this process's own CPU time, to tell what the rest of the
-	// machine used.
-	RunnerCPU time.Duration
+	// MachineBusy is the CPU time every process of the machine used, and
+	// RunnerCPU this process's own, to tell what the rest of the machine used;
+	// MachineMeasured is false where the platform does not tell (not Linux).
+	MachineBusy     time.Duration
+	MachineMeasured bool
+	RunnerCPU       time.Duration
 }
 
 // Snapshot reads the counters now. Each scrape is bounded, since a loaded machine
-// can be slow to answer.
+// can be slow to answer. Usage comes from the processes' own telemetry; the peak
+// resident memory is the largest of the run's snapshots.
 func (r *Run) Snapshot(ctx context.Context) (Snapshot, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	s := Snapshot{At: time.Now()}
+	s := Snapshot{At: time.Now(), RunnerCPU: selfCPU()}
+	s.MachineBusy, s.MachineMeasured = machineBusy()
 	var err error
-	if s.CollectorUsage, err = ProcessUsage(r.Collector.Pid()); err != nil {
-		return s, fmt.Errorf("the collector's usage: %w", err)
-	}
-	if self, err := ProcessUsage(os.Getpid()); err == nil {
-		s.RunnerCPU = self.CPU
-	}
 	if s.Collector, err = r.Collector.Telemetry(ctx); err != nil {
 		return s, fmt.Errorf("the collector's telemetry: %w", err)
 	}
+	s.CollectorUsage = telemetryUsage(s.Collector, metricCollectorCPU, metricCollectorRSS)
+	r.mu.Lock()
+	r.peakRSS = max(r.peakRSS, s.CollectorUsage.RSS)
+	s.CollectorUsage.PeakRSS = r.peakRSS
+	r.mu.Unlock()
 	if r.Prometheus != nil {
-		if s.PrometheusUsage, err = ProcessUsage(r.Prometheus.Pid()); err != nil {
-			return s, fmt.Errorf("prometheus's usage: %w", err)
-		}
 		if s.Prometheus, err = Scrape(ctx, r.Prometheus.URL+"/metrics"); err != nil {
 			return s, fmt.Errorf("prometheus's telemetry: %w", err)
 		}
+		s.PrometheusUsage = telemetryUsage(s.Prometheus, metricPrometheusCPU, metricPrometheusRSS)
 	}
 	return s, nil
 }
@@ -130,10 +131,14 @@ func (w Window) PrometheusCPU() time.Duration {
 }
 
 // OtherCPU is what the rest of the machine used over the window: above a fifth of
-// a core, the window ran under contention.
-func (w Window) OtherCPU() time.Duration {
-	other := w.To.CollectorUsage.MachineBusy - w.From.CollectorUsage.MachineBusy - w.CollectorCPU() - w.PrometheusCPU() - (w.To.RunnerCPU - w.From.RunnerCPU)
-	return max(other, 0)
+// a core, the window ran under contention. It is false where the platform does
+// not tell the machine's CPU.
+func (w Window) OtherCPU() (time.Duration, bool) {
+	if !w.From.MachineMeasured || !w.To.MachineMeasured {
+		return 0, false
+	}
+	other := w.To.MachineBusy - w.From.MachineBusy - w.CollectorCPU() - w.PrometheusCPU() - (w.To.RunnerCPU - w.From.RunnerCPU)
+	return max(other, 0), true
 }
 
 func perSecond(n float64, d time.Duration) float64 {

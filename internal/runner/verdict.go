@@ -105,12 +105,12 @@ type Cost struct {
 // names the most telling reason: what the backend said, what was lost, how slowly
 // it answered, and only then the rate, blamed on the collector when the backend
 // answered in time and throttled nothing.
-func Judge(stage Stage, m Measurement, causes map[string]float64, slo SLO, s Settings, batchers int) StageResult {
+func Judge(stage Stage, m Measurement, causes map[string]float64, slo SLO, s Settings) StageResult {
 	r := StageResult{
 		Stage: stage, TargetSamplesPerSecond: stage.Target(), SentSamplesPerSecond: m.StageRate(m.Acknowledged),
 		Latency: m.Latency, Responses: m.Responses, Causes: causes, RejectedSamples: m.Rejected, LostSamples: m.Lost(),
 		ShortfallSamples: m.Shortfall, HeldBackSeconds: m.HeldBackSeconds, CollectorCores: m.StageRate(m.CollectorCPU),
-		Sending: AnalyzeSending(m, s, batchers), Measurement: m,
+		Sending: AnalyzeSending(m, s), Measurement: m,
 	}
 	errorRatio := m.ErrorRatio()
 	switch {
@@ -125,7 +125,7 @@ func Judge(stage Stage, m Measurement, causes map[string]float64, slo SLO, s Set
 		r.Reason = fmt.Sprintf("acknowledged %s samples/s, %.0f %% of the target", FormatCount(r.SentSamplesPerSecond), 100*r.SentSamplesPerSecond/r.TargetSamplesPerSecond)
 		if GeneratorLimited(m, slo, 0) {
 			r.GeneratorLimited = true
-			r.CollectorLimit, r.Advice = CollectorLimit(m, s, batchers)
+			r.CollectorLimit, r.Advice = CollectorLimit(m, s)
 			r.Reason = fmt.Sprintf("the collector fell behind by %s samples while the backend answered in time (p99 %s) and throttled nothing: %s",
 				FormatCount(m.Shortfall), seconds(m.Latency.P99), r.Advice)
 		}

@@ -6,6 +6,8 @@ package backend
 import (
 	"io"
 	"net/http"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 )
@@ -23,6 +25,9 @@ type Fault struct {
 	Requests int
 	// For is how long the fault lasts from Inject; 0 means no limit.
 	For time.Duration
+	// MinSeries, when not 0, limits the fault to writes of at least so many
+	// series: the collector's, not a canary's single sample.
+	MinSeries int
 }
 
 // Faults answers requests with the fault injected, and passes them on otherwise.
@@ -50,6 +55,13 @@ func (f *Faults) Inject(fault Fault) {
 // Clear ends the fault in effect.
 func (f *Faults) Clear() { f.Inject(Fault{}) }
 
+// peek returns the fault in effect without using it up.
+func (f *Faults) peek() Fault {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.fault
+}
+
 // current returns the fault that answers a request arriving now, and uses it up.
 func (f *Faults) current() Fault {
 	f.mu.Lock()
@@ -68,6 +80,13 @@ func (f *Faults) current() Fault {
 }
 
 func (f *Faults) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	fault := f.peek()
+	if fault.MinSeries > 0 {
+		if req, err := Decode(r); !isWrite(r) || err != nil || len(req.Series) < fault.MinSeries {
+			f.next.ServeHTTP(w, r)
+			return
+		}
+	}
 	switch fault := f.current(); {
 	case fault.Hang:
 		// Read to the end first: only then does the server watch the connection
@@ -89,4 +108,23 @@ func answer(w http.ResponseWriter, status int, body string) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, body)
+}
+
+// FailQueries answers status and body to the query API's requests whose PromQL
+// contains match, and passes every other request on: a backend whose storage
+// fails under the read-back's queries but not the canary's.
+func FailQueries(match string, status int, body string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/api/v1/query") {
+			raw, err := readBody(r)
+			if err == nil {
+				form, _ := url.ParseQuery(string(raw))
+				if strings.Contains(form.Get("query")+r.URL.Query().Get("query"), match) {
+					answer(w, status, body)
+					return
+				}
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }

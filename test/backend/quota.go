@@ -26,6 +26,7 @@ type Quota struct {
 	limiter    *rate.Limiter
 	perSecond  int
 	maxSeries  int
+	seriesCode int
 	mu         sync.Mutex
 	series     map[string]struct{}
 	throttled  atomic.Int64
@@ -36,11 +37,18 @@ type Quota struct {
 type QuotaOptions struct {
 	SamplesPerSecond int
 	Series           int
+	// SeriesStatus answers a request over the series limit: 400 (Cortex, Mimir
+	// and AMP since its capacity adjusts itself) unless set, 429 for gateways
+	// that throttle instead.
+	SeriesStatus int
 }
 
 // LimitIngestion wraps next.
 func LimitIngestion(opts QuotaOptions, next http.Handler) *Quota {
-	q := &Quota{next: next, perSecond: opts.SamplesPerSecond, maxSeries: opts.Series, series: map[string]struct{}{}}
+	q := &Quota{next: next, perSecond: opts.SamplesPerSecond, maxSeries: opts.Series, seriesCode: opts.SeriesStatus, series: map[string]struct{}{}}
+	if q.seriesCode == 0 {
+		q.seriesCode = http.StatusBadRequest
+	}
 	if opts.SamplesPerSecond > 0 {
 		q.limiter = rate.NewLimiter(rate.Limit(opts.SamplesPerSecond), opts.SamplesPerSecond)
 	}
@@ -64,7 +72,7 @@ func (q *Quota) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if q.maxSeries > 0 && !q.admitSeries(req.Series) {
 		q.overSeries.Add(1)
-		answer(w, http.StatusBadRequest, fmt.Sprintf("per-user series limit of %d exceeded, please contact administrator to raise it", q.maxSeries))
+		answer(w, q.seriesCode, fmt.Sprintf("per-user series limit of %d exceeded, Capacity from 2,000,000 to %d is automatically adjusted based on the last 30 min of usage", q.maxSeries, q.maxSeries))
 		return
 	}
 	q.next.ServeHTTP(w, r)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -65,6 +66,21 @@ func command(t *testing.T, name string) string {
 // code, its output and its verdict, if it wrote one.
 func loadTest(t *testing.T, env map[string]string, args ...string) (int, string, *runner.Verdict) {
 	t.Helper()
+	lt := runLoadTest(t, env, args...)
+	return lt.code, lt.out, lt.verdict
+}
+
+// loadTestRun is what a load test left: its exit code, output, verdict and folder.
+type loadTestRun struct {
+	code    int
+	out     string
+	verdict *runner.Verdict
+	dir     string
+}
+
+// runLoadTest runs cmd/loadtest with args (and -out, -web set).
+func runLoadTest(t *testing.T, env map[string]string, args ...string) loadTestRun {
+	t.Helper()
 	out := t.TempDir()
 	web, err := runner.FreeAddr()
 	require.NoError(t, err)
@@ -74,25 +90,34 @@ func loadTest(t *testing.T, env map[string]string, args ...string) (int, string,
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
 	output, err := cmd.CombinedOutput()
-	code := 0
+	lt := loadTestRun{out: string(output)}
 	if exit, ok := errors.AsType[*exec.ExitError](err); ok {
-		code = exit.ExitCode()
+		lt.code = exit.ExitCode()
 	} else {
 		require.NoError(t, err)
 	}
 	t.Logf("loadtest %s:\n%s", strings.Join(args, " "), output)
 	dirs, _ := filepath.Glob(filepath.Join(out, "*", "verdict.json"))
 	if len(dirs) == 0 {
-		return code, string(output), nil
+		return lt
 	}
+	lt.dir = filepath.Dir(dirs[0])
 	b, err := os.ReadFile(dirs[0])
 	require.NoError(t, err)
-	var v runner.Verdict
-	require.NoError(t, json.Unmarshal(b, &v))
+	lt.verdict = &runner.Verdict{}
+	require.NoError(t, json.Unmarshal(b, lt.verdict))
 	for _, f := range []string{"report.md", "report.html", "rates.svg", "rates.png", "latency.svg", "responses.svg"} {
-		assert.FileExists(t, filepath.Join(filepath.Dir(dirs[0]), f))
+		assert.FileExists(t, filepath.Join(lt.dir, f))
 	}
-	return code, string(output), &v
+	return lt
+}
+
+// collectorReport is the receiver's report at the stop in a load test's collector log.
+func (lt loadTestRun) collectorReport(t *testing.T) runner.LogEntry {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(lt.dir, "collector.log"))
+	require.NoError(t, err)
+	return receiverReport(t, string(b))
 }
 
 // standIn serves a stand-in for a managed backend in front of prom.
@@ -127,18 +152,134 @@ func TestLoadTestFindsTheIngestionRateLimit(t *testing.T) {
 	assert.Equal(t, v.ReadBack.SeriesExpected, v.ReadBack.SeriesFound)
 }
 
-// TestLoadTestFindsTheSeriesLimit limits the backend to 1,500 series while the
-// run writes 2,000: the reason names the series limit, not the rate.
-func TestLoadTestFindsTheSeriesLimit(t *testing.T) {
+// TestLoadTestSeriesLimitIsRejectedNotLost limits the backend to 1,500 series
+// while the run writes 2,000, answered 400 as Mimir and AMP do, and 429 as a
+// throttling gateway would: the reason names the series limit, the refused
+// samples are rejected, not missing, the load stops at the failed stage, and
+// the exit code says the verdict was reached (3 with a -require above it).
+func TestLoadTestSeriesLimitIsRejectedNotLost(t *testing.T) {
+	for _, tc := range []struct {
+		status  int
+		require string
+		code    int
+	}{{http.StatusBadRequest, "", 0}, {http.StatusTooManyRequests, "1000000", 3}} {
+		t.Run(strconv.Itoa(tc.status), func(t *testing.T) {
+			t.Parallel()
+			prom := startPrometheus(t, runner.PrometheusOptions{})
+			quota := backend.LimitIngestion(backend.QuotaOptions{Series: 1500, SeriesStatus: tc.status}, backend.Forward(prom.URL))
+			srv := standIn(t, quota)
+			args := []string{"-url", srv.WriteURL, "-instances", "1000", "-stages", "5s:200,10s:20000,10s:20000,10s:20000"}
+			if tc.require != "" {
+				args = append(args, "-require", tc.require)
+			}
+			lt := runLoadTest(t, nil, args...)
+			v := lt.verdict
+			require.NotNil(t, v)
+			assert.Equal(t, tc.code, lt.code)
+			require.NotEmpty(t, v.Stages)
+			assert.True(t, v.Stages[0].Passed, v.Stages[0].Reason)
+			assert.Equal(t, 2, v.Limit.Stage)
+			assert.Contains(t, v.Limit.Reason, strconv.Itoa(tc.status)+" series limit exceeded (per user)")
+			assert.NotContains(t, v.Limit.Reason, "rate limit")
+			assert.Positive(t, quota.OverSeries())
+			require.NotNil(t, v.ReadBack)
+			assert.Empty(t, v.ReadBack.Problem, "rejected is not missing")
+			assert.False(t, v.ReadBack.Exact, "batches counted whole make the read-back a bound")
+			assert.LessOrEqual(t, v.ReadBack.SentSamples, v.ReadBack.StoredSamples, "everything acknowledged is stored")
+			assert.NotContains(t, lt.out, "lost data")
+			// No stage after the failed one ran: the load stopped at most a little into the next.
+			require.NotNil(t, v.Outside)
+			assert.LessOrEqual(t, v.Outside.StageAtStop, 3)
+			assert.LessOrEqual(t, v.Outside.EmittedAfter, 3*20000.0, "at most a few seconds of the next stage")
+			assert.LessOrEqual(t, lt.collectorReport(t).StageAtStop, 2, "the receiver stopped in stage 3 (index 2) at the latest")
+			assert.Len(t, v.Stages, 2)
+		})
+	}
+}
+
+// TestLoadTestNamesLatencyBoundSending puts every write 300 ms away, as a
+// workspace in another region: with the default sink parallelism a batch of 8
+// requests takes 4 rounds, so one batcher cannot send 20,000 samples/s. The
+// verdict says so with the ceiling and the sink parallelism that lifts it, not
+// that the generator is slow, and the read-back completes.
+func TestLoadTestNamesLatencyBoundSending(t *testing.T) {
+	t.Parallel()
 	prom := startPrometheus(t, runner.PrometheusOptions{})
-	srv := standIn(t, backend.LimitIngestion(backend.QuotaOptions{Series: 1500}, backend.Forward(prom.URL)))
-	_, _, v := loadTest(t, nil, "-url", srv.WriteURL, "-instances", "1000", "-stages", "5s:200,10s:20000")
-	require.NotNil(t, v)
-	require.NotEmpty(t, v.Stages)
+	srv := standIn(t, backend.Slow(300*time.Millisecond, backend.Forward(prom.URL)))
+	// One generator worker: one batcher, one batch at a time.
+	code, out, v := loadTest(t, nil, "-url", srv.WriteURL, "-gen", "1", "-instances", "5000", "-stages", "8s:4000,8s:20000")
+	require.NotNil(t, v, out)
+	assert.Equal(t, 0, code)
+	require.Len(t, v.Stages, 2)
 	assert.True(t, v.Stages[0].Passed, v.Stages[0].Reason)
 	assert.Equal(t, 2, v.Limit.Stage)
-	assert.Contains(t, v.Limit.Reason, "series limit")
-	assert.NotContains(t, v.Limit.Reason, "rate limit")
+	s := v.Stages[1]
+	assert.Equal(t, runner.LimitSending, s.CollectorLimit, s.Reason)
+	assert.Regexp(t, `sending was latency-bound: at 3\d\d ms per request and 2 in flight, one collector sends at most about [\d,]+ samples/s; -sink \d+ \(a whole batch at once\) raises that to about [\d,]+`, s.Reason)
+	assert.Less(t, s.Sending.Ceiling, 20000.0)
+	assert.Greater(t, s.Sending.WholeBatch, 20000.0, "a whole batch at once would carry the stage")
+	assert.GreaterOrEqual(t, s.Sending.PathBusy, 0.8)
+	require.NotNil(t, v.ReadBack)
+	assert.Equal(t, v.ReadBack.SentSamples, v.ReadBack.StoredSamples, "read back exactly")
+	assert.NotContains(t, out, "did not drain")
+}
+
+// TestLoadTestFailsOnALossAfterTheLastStage: the last batch, held by the batch
+// processor until the stop, is refused after the last stage ended. The stages
+// pass, but the verdict fails and says when.
+func TestLoadTestFailsOnALossAfterTheLastStage(t *testing.T) {
+	t.Parallel()
+	prom := startPrometheus(t, runner.PrometheusOptions{})
+	faults := backend.InjectFaults(backend.Forward(prom.URL))
+	faults.Inject(backend.Fault{Status: http.StatusBadRequest, Body: "out of order sample", MinSeries: 2})
+	srv := standIn(t, faults)
+	code, out, v := loadTest(t, nil, "-url", srv.WriteURL, "-instances", "100", "-stages", "6s:1000",
+		"-env", "SINK_BATCH_SIZE=100000", "-env", "SINK_BATCH_TIMEOUT=10s")
+	require.NotNil(t, v, out)
+	assert.Equal(t, 0, code, "the verdict was reached and nothing acknowledged is missing")
+	require.Len(t, v.Stages, 1)
+	assert.True(t, v.Stages[0].Passed, v.Stages[0].Reason)
+	assert.False(t, v.Passed)
+	require.NotNil(t, v.Outside)
+	assert.Regexp(t, `outside the stages' windows 0 samples were lost and [\d,]+ rejected by the backend, from \d\d:\d\d:\d\d to \d\d:\d\d:\d\d, after the last stage`, v.Outside.Problem)
+	assert.Contains(t, out, "every stage passed, but outside the stages' windows")
+	assert.Equal(t, "100000", v.Settings.Env["SINK_BATCH_SIZE"], "the settings are recorded")
+}
+
+// TestLoadTestNamesAFailedQuery: the backend's query API fails the read-back's
+// queries (503, retried, then given up): the run cannot complete, exit 2, and
+// the error names the answer.
+func TestLoadTestNamesAFailedQuery(t *testing.T) {
+	t.Parallel()
+	prom := startPrometheus(t, runner.PrometheusOptions{})
+	srv := standIn(t, backend.FailQueries("count_over_time(CPU", http.StatusServiceUnavailable, "storage unavailable: ingester ring unhealthy", backend.Forward(prom.URL)))
+	code, out, v := loadTest(t, nil, "-url", srv.WriteURL, "-instances", "100", "-stages", "4s:1000", "-web", "")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, out, "the read-back could not finish")
+	assert.Contains(t, out, "503")
+	assert.Contains(t, out, "storage unavailable: ingester ring unhealthy")
+	require.NotNil(t, v, "the report is still written")
+	assert.Nil(t, v.ReadBack)
+}
+
+// TestTwoLoadTestsAtOnce runs two load tests on different instance offsets
+// against one Prometheus: each reads back exactly what it wrote.
+func TestTwoLoadTestsAtOnce(t *testing.T) {
+	t.Parallel()
+	prom := startPrometheus(t, runner.PrometheusOptions{})
+	for _, offset := range []string{"0", "100000"} {
+		t.Run("offset "+offset, func(t *testing.T) {
+			t.Parallel()
+			code, out, v := loadTest(t, nil, "-url", prom.WriteURL, "-instance-offset", offset, "-instances", "1000", "-stages", "6s:5000")
+			require.NotNil(t, v, out)
+			assert.Equal(t, 0, code)
+			require.NotNil(t, v.ReadBack)
+			assert.True(t, v.ReadBack.Exact)
+			assert.Positive(t, v.ReadBack.StoredSamples)
+			assert.Equal(t, v.ReadBack.SentSamples, v.ReadBack.StoredSamples)
+			assert.Equal(t, v.ReadBack.SeriesExpected, v.ReadBack.SeriesFound)
+		})
+	}
 }
 
 // TestLoadTestFindsSlowAnswers delays every answer by 1.5 s: the latency SLO is
@@ -162,7 +303,9 @@ func TestLoadTestBlamesTheGenerator(t *testing.T) {
 	require.Len(t, v.Stages, 1)
 	assert.False(t, v.Stages[0].Passed)
 	assert.True(t, v.Stages[0].GeneratorLimited, v.Stages[0].Reason)
-	assert.Contains(t, v.Limit.Reason, "the generator fell behind")
+	assert.Contains(t, v.Limit.Reason, "the collector fell behind")
+	assert.NotEmpty(t, v.Stages[0].CollectorLimit)
+	assert.NotEqual(t, runner.LimitSending, v.Stages[0].CollectorLimit, "a local Prometheus answers at once")
 	assert.Positive(t, v.Stages[0].ShortfallSamples)
 }
 
