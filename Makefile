@@ -38,7 +38,10 @@ $(COLLECTOR): $(OCB) builder-config.yaml $(shell find $(RECEIVER_DIR) $(DIST_DIR
 $(OCB):
 	GOBIN=$(TOOLS) go install go.opentelemetry.io/collector/cmd/builder@$(OCB_VERSION)
 
-## prometheus: a real Prometheus 3 for `make run` and the end-to-end tests
+## prometheus: a real Prometheus 3 for `make run` and the end-to-end tests. It
+## receives remote write and answers queries: none of its service discoveries is
+## built in (remove_all_sd), which takes its build from empty caches from about
+## 12 minutes to 4 on the 2-core development machine (docs/performance.md).
 prometheus: $(PROMETHEUS)
 
 $(PROMETHEUS):
@@ -52,9 +55,18 @@ tools: $(OCB) $(PROMETHEUS) $(GOLANGCI_LINT)
 ## run: the main job against a local Prometheus (or AMP with PROMETHEUS_WRITE_URL,
 ## which needs no Prometheus built) until Ctrl-C. Built, not `go run`, so that a
 ## clean stop at Ctrl-C exits 0 and make reports no error.
-run: $(COLLECTOR) $(if $(PROMETHEUS_WRITE_URL),,$(PROMETHEUS))
-	@go build -o _build/localrun ./cmd/localrun
+run:
+	@$(MAKE) --no-print-directory -j2 $(COLLECTOR) $(if $(PROMETHEUS_WRITE_URL),,$(PROMETHEUS)) _build/localrun
 	@_build/localrun
+
+# The commands, built rather than run with `go run` (a clean stop at Ctrl-C
+# exits 0); make run builds them beside the distribution and Prometheus (-j2:
+# one's downloads overlap the others' compiling).
+RUNNER_SOURCES := go.mod go.sum $(shell find cmd internal -name '*.go' -not -name '*_test.go')
+
+_build/localrun _build/loadtest: _build/%: $(RUNNER_SOURCES)
+	@mkdir -p _build
+	go build -o $@ ./cmd/$*
 
 ## test: unit tests of every module (race detector on) and the end-to-end tests
 test: unit-test e2e-test
@@ -75,8 +87,8 @@ e2e-test: $(COLLECTOR) $(PROMETHEUS) $(OCB) browser
 ## (go run ./cmd/loadtest -h lists the flags; docs/loadtest.md explains them).
 LOADTEST_FLAGS ?=
 
-loadtest: $(COLLECTOR) $(if $(findstring -url,$(LOADTEST_FLAGS)),,$(PROMETHEUS))
-	@go build -o _build/loadtest ./cmd/loadtest
+loadtest:
+	@$(MAKE) --no-print-directory -j2 $(COLLECTOR) $(if $(findstring -url,$(LOADTEST_FLAGS)),,$(PROMETHEUS)) _build/loadtest
 	@_build/loadtest $(LOADTEST_FLAGS)
 
 ## browser: Debian's Chromium, for the live page's browser test (installed with

@@ -51,7 +51,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	gen := fs.String("gen", "1,2", "generator parallelism (GENERATOR_PARALLELISM), comma-separated list")
 	sink := fs.String("sink", "1,2,4", "sink parallelism (SINK_PARALLELISM): requests in flight, comma-separated list")
 	instances := fs.String("instances", "50000", "dummy instances (GENERATOR_INSTANCES), two series each, comma-separated list")
-	pace := fs.String("pace", "pause=0", "generator pace, comma-separated list of pause=DURATION (per worker, after each emission; 0: as fast as the backend takes) or rate=SAMPLES_PER_SECOND (in all)")
+	pace := fs.String("pace", "pause=0", "generator pace, comma-separated list of pause=DURATION (per worker, after each emission; 0: as fast as the backend takes), rate=SAMPLES_PER_SECOND (in all), or scrape=INTERVAL (the scrape shape: each instance's CPU and Memory one sample per interval)")
 	protocols := fs.String("protocols", "rw1", "remote-write protocols, rw1 (the shipped 1.0) and/or rw2 (2.0, behind the exporter's feature gate; a local Prometheus accepts both): -protocols rw1,rw2 compares them point by point")
 	modes := fs.String("modes", "ordered", "exporter modes: ordered (one queue consumer, parallel requests per batch: the shipped mode) and/or unordered (num_consumers batches in flight behind the EnableMultipleWorkers gate; a local Prometheus gets an out-of-order window)")
 	backend := runner.BackendFlags(fs)
@@ -157,7 +157,8 @@ func measure(ctx context.Context, o *options, p Point, logPath string, out io.Wr
 	res := Result{Point: p}
 	opts := runner.Options{
 		Backend:   o.backend,
-		Collector: runner.CollectorOptions{Env: p.Env(o.env), LogPath: logPath, Configs: append([]string{"collector-config-detailed.yaml"}, p.Mode.overlays(p.SinkParallelism)...)},
+		Collector: runner.CollectorOptions{Env: p.Env(o.env), LogPath: logPath,
+			Configs: append(append([]string{"collector-config-detailed.yaml"}, p.Mode.overlays(p.SinkParallelism)...), p.Pace.overlays()...)},
 	}
 	var gates []string
 	if p.Mode == Unordered {
@@ -194,9 +195,9 @@ func measure(ctx context.Context, o *options, p Point, logPath string, out io.Wr
 		res.Err = firstLine(err.Error())
 		return res
 	}
-	log := r.Collector.Logged()
+	log := r.Logged()
 	res.Measurement = runner.Measure(runner.Window{From: from, To: to})
-	res.Measurement.AddFailures(log, from.At, to.At)
+	res.Measurement.AddFailures(log, from.At, to.At, 1)
 	res.LogProblems = len(log.Problems())
 	if settings, err := runner.SettingsOf(p.Env(o.env)); err == nil && runner.GeneratorLimited(res.Measurement, runner.DefaultSLO, p.SinkParallelism) {
 		res.LimitedBy, _ = runner.CollectorLimit(res.Measurement, settings)

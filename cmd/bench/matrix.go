@@ -65,18 +65,33 @@ func (p Protocol) overlays() []string {
 	return []string{"yaml:exporters::prometheus_remote_write::protobuf_message: io.prometheus.write.v2.Request"}
 }
 
-// Pace is how the generator is paced: a pause after each emission per worker, or
-// a total rate in samples per second.
+// Pace is how the generator is paced, in the seed shape a pause after each
+// emission per worker or a total rate in samples per second, or the scrape
+// shape: every series of every instance one sample per Scrape interval, so
+// that the translator's cost per sample compares between the seed's many
+// samples per series in a batch and the scrape's one.
 type Pace struct {
-	Pause time.Duration
-	Rate  float64
+	Pause  time.Duration
+	Rate   float64
+	Scrape time.Duration `json:",omitempty"`
 }
 
 func (p Pace) String() string {
-	if p.Rate > 0 {
+	switch {
+	case p.Scrape > 0:
+		return "scrape=" + p.Scrape.String()
+	case p.Rate > 0:
 		return "rate=" + strconv.FormatFloat(p.Rate, 'f', -1, 64)
 	}
 	return "pause=" + formatDuration(p.Pause)
+}
+
+// overlays are the collector configuration of the pace: the scrape shape.
+func (p Pace) overlays() []string {
+	if p.Scrape <= 0 {
+		return nil
+	}
+	return []string{fmt.Sprintf("yaml:receivers::dummymetrics: {shape: scrape, scrape: {interval: %s}}", p.Scrape)}
 }
 
 func formatDuration(d time.Duration) string {
@@ -211,8 +226,14 @@ func parsePaces(s string) ([]Pace, error) {
 				return nil, fmt.Errorf("-pace: %q: the rate must be a positive number of samples per second", item)
 			}
 			p.Rate = r
+		case kind == "scrape":
+			d, err := time.ParseDuration(value)
+			if err != nil || d < time.Second {
+				return nil, fmt.Errorf("-pace: %q: the scrape interval must be a duration of at least 1s", item)
+			}
+			p.Scrape = d
 		default:
-			return nil, fmt.Errorf("-pace: %q: unknown kind %q (pause or rate)", item, kind)
+			return nil, fmt.Errorf("-pace: %q: unknown kind %q (pause, rate or scrape)", item, kind)
 		}
 		if slices.Contains(out, p) {
 			return nil, fmt.Errorf("-pace: %s is listed twice", p)
@@ -317,6 +338,10 @@ func (p Point) Env(extra map[string]string) map[string]string {
 	env["GENERATOR_PARALLELISM"] = strconv.Itoa(p.GenParallelism)
 	env["GENERATOR_INSTANCES"] = strconv.Itoa(p.Instances)
 	env["SINK_PARALLELISM"] = strconv.Itoa(p.SinkParallelism)
+	if p.Pace.Scrape > 0 { // the interval paces the scrape shape: no pause, no rate
+		env["GENERATOR_PAUSE"], env["GENERATOR_RATE"] = "", ""
+		return env
+	}
 	env["GENERATOR_PAUSE"] = formatDuration(p.Pace.Pause)
 	env["GENERATOR_RATE"] = strconv.FormatFloat(p.Pace.Rate, 'f', -1, 64)
 	return env

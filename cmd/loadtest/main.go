@@ -41,8 +41,11 @@ func main() {
 type options struct {
 	backend   runner.Backend
 	stages    []runner.Stage
+	shape     runner.Shape
 	instances int
-	gen, sink int
+	// collectors run side by side on this machine, each with its own instances.
+	collectors int
+	gen, sink  int
 	slo       runner.SLO
 	env       map[string]string
 	out       string
@@ -53,6 +56,7 @@ type options struct {
 	// visible, the most samples one query may read, the prices of a managed backend.
 	canaryEvery, settle     time.Duration
 	maxQuerySamples         float64
+	maxQuerySeries          float64
 	priceIngest, priceQuery float64
 	// The live page: where it listens (empty: none), how often it reads back.
 	web          string
@@ -69,9 +73,11 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	backend := runner.BackendFlags(fs)
-	stages := fs.String("stages", defaultStages, "comma-separated DURATION:RATE (hold) or DURATION:FROM-TO (ramp linearly), in samples/s of this collector, e.g. 30s:10000,60s:10000-40000")
+	stages := fs.String("stages", defaultStages, "comma-separated DURATION:RATE (hold) or DURATION:FROM-TO (ramp linearly), in samples/s of this collector, e.g. 30s:10000,60s:10000-40000; with -shape scrape in active series, e.g. 5m:1M,10m:1M-5M")
+	shape := runner.ShapeFlags(fs)
 	o := &options{slo: runner.DefaultSLO}
-	fs.IntVar(&o.instances, "instances", 10000, "dummy instances (two series each); a series takes at most 1,000 samples/s")
+	fs.IntVar(&o.instances, "instances", 10000, "dummy instances (two series each); a series takes at most 1,000 samples/s; with -shape scrape the instance slots follow from the stages unless given")
+	fs.IntVar(&o.collectors, "collectors", 1, "collectors to run side by side on this machine: -stages is their total, split evenly, -instances is per collector; one verdict")
 	fs.IntVar(&o.gen, "gen", 2, "generator parallelism: workers of the receiver")
 	fs.IntVar(&o.sink, "sink", 2, "sink parallelism: requests of a batch in flight")
 	fs.Float64Var(&o.slo.AckRatio, "slo-ack", o.slo.AckRatio, "a stage passes when the backend acknowledges at least this share of its target rate")
@@ -82,7 +88,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.Int64Var(&o.offset, "instance-offset", 0, "index of the first instance: runs, or writers, with other offsets write other series")
 	fs.DurationVar(&o.canaryEvery, "canary-every", 2*time.Second, "how often the canary series is written and polled until queryable (freshness)")
 	fs.DurationVar(&o.settle, "settle", 0, "wait this long after the last canary is queryable before reading back (for backends that are eventually consistent)")
-	fs.Float64Var(&o.maxQuerySamples, "query-max-samples", 20e6, "the most samples one read-back query may load (Prometheus's --query.max-samples is 50 million)")
+	fs.Float64Var(&o.maxQuerySamples, "query-max-samples", 10e6, "the most samples one read-back query may load (Prometheus's --query.max-samples is 50 million, AMP's 12 to 50 million)")
+	fs.Float64Var(&o.maxQuerySeries, "query-max-series", 100e3, "the most series one read-back query may answer")
 	fs.Float64Var(&o.priceIngest, "price-ingest", 0, "USD per 10 million samples ingested, to price the run (docs/loadtest.md has AMP's published tiers)")
 	fs.Float64Var(&o.priceQuery, "price-query", 0, "USD per billion query samples processed")
 	fs.StringVar(&o.web, "web", "127.0.0.1:8080", "address of the live page (empty: none); it listens on loopback unless told otherwise")
@@ -108,9 +115,24 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if o.backend, err = backend(); err != nil {
 		errs = append(errs, err)
 	}
+	if o.shape, err = shape(); err != nil {
+		errs = append(errs, err)
+	}
+	explicit := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { explicit[f.Name] = true })
 	if o.stages, err = runner.ParseStages(*stages); err != nil {
 		errs = append(errs, err)
-	} else if err := runner.CheckStages(o.stages, o.instances); err != nil {
+	} else if o.shape.Scrape {
+		for i := range o.stages {
+			o.stages[i].Interval = o.shape.Interval
+		}
+		if !explicit["instances"] {
+			o.instances = o.shape.Instances(perCollector(o.stages, max(o.collectors, 1)), o.gen)
+		}
+		if err := o.shape.CheckStages(perCollector(o.stages, max(o.collectors, 1)), o.instances); err != nil {
+			errs = append(errs, err)
+		}
+	} else if err := runner.CheckStages(perCollector(o.stages, max(o.collectors, 1)), o.instances); err != nil {
 		errs = append(errs, err)
 	}
 	switch {
@@ -118,6 +140,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		errs = append(errs, fmt.Errorf("-instances %d: at least 1", o.instances))
 	case o.gen < 1 || o.instances%o.gen != 0:
 		errs = append(errs, fmt.Errorf("-gen %d: at least 1, and -instances (%d) must be a multiple of it", o.gen, o.instances))
+	}
+	if o.collectors < 1 || o.collectors > 64 {
+		errs = append(errs, fmt.Errorf("-collectors %d: between 1 and 64", o.collectors))
 	}
 	if o.sink < 1 {
 		errs = append(errs, fmt.Errorf("-sink %d: at least 1", o.sink))
@@ -139,6 +164,20 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	return o, errors.Join(errs...)
 }
+
+// perCollector is each collector's share of the stages: they are the total.
+func perCollector(stages []runner.Stage, collectors int) []runner.Stage {
+	out := slices.Clone(stages)
+	for i := range out {
+		out[i].From, out[i].To = out[i].From/float64(collectors), out[i].To/float64(collectors)
+	}
+	return out
+}
+
+// alignEvery is the align_start of collectors started together: the runner
+// starts them just after such a boundary, so that they all begin their stages
+// at the next one.
+const alignEvery = 5 * time.Second
 
 // exitCodes are documented in -h and the README.
 const exitCodes = `
@@ -196,6 +235,7 @@ type test struct {
 	r           *runner.Run
 	live        *runner.Live
 	plan        runner.Plan
+	generated   runner.Generated
 	// launched is when the collector was started, start when its schedule began.
 	launched, start time.Time
 	snaps           []runner.Snapshot
@@ -236,15 +276,31 @@ func (t *test) run(ctx context.Context) (runner.Verdict, error) {
 		defer live.Close()
 		fmt.Fprintf(t.out, "Live page: %s\n", live.URL)
 	}
+	configs := []string{"collector-config-detailed.yaml", o.shape.ReceiverConfig(perCollector(o.stages, o.collectors))}
+	if o.collectors > 1 {
+		configs = append(configs, fmt.Sprintf("yaml:receivers::dummymetrics::align_start: %s", alignEvery))
+	}
+	settings.Collectors = o.collectors
 	t.launched = time.Now()
 	r, err := runner.Start(ctx, runner.Options{
 		Backend: o.backend,
 		BeforeCollector: func(ctx context.Context, r *runner.Run) error {
-			return r.Querier.CheckNoOtherWriter(ctx, o.offset, int64(o.instances))
+			if err := r.Querier.CheckNoOtherWriter(ctx, o.offset, int64(o.instances*o.collectors)); err != nil {
+				return err
+			}
+			if o.collectors > 1 { // start them all just after a boundary: they begin at the next
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-time.After(time.Until(time.Now().Truncate(alignEvery).Add(alignEvery + 50*time.Millisecond))):
+				}
+			}
+			return nil
 		},
+		Collectors: o.collectors,
 		Collector: runner.CollectorOptions{
 			Env:     env,
-			Configs: []string{"collector-config-detailed.yaml", runner.StagesConfig(o.stages)},
+			Configs: configs,
 			LogPath: filepath.Join(dir, "collector.log"),
 		},
 	})
@@ -257,8 +313,14 @@ func (t *test) run(ctx context.Context) (runner.Verdict, error) {
 		_ = r.Stop(time.Minute)
 		return runner.Verdict{}, err
 	}
+	if t.generated, err = r.Generated(ctx); err != nil {
+		_ = r.Stop(time.Minute)
+		return runner.Verdict{}, err
+	}
+	settings.SamplesPerPoint = t.generated.SamplesPerPoint
 	t.plan = runner.Plan{Stages: o.stages, Start: t.start, Settings: settings, SLO: o.slo}
 	fmt.Fprintf(t.out, "Load test against %s%s: %d stages, %s in all; results in %s\n", r.Backend.WriteURL, r.Backend.Describe(), len(o.stages), t.plan.Duration(), dir)
+	t.printReadBackCost()
 	canary, err := r.Backend.NewCanary(r.Querier, runner.CanaryRun(filepath.Base(dir)))
 	if err != nil {
 		return runner.Verdict{}, err
@@ -271,7 +333,7 @@ func (t *test) run(ctx context.Context) (runner.Verdict, error) {
 	}()
 	if t.live != nil {
 		t.live.Start(t.start)
-		go t.live.ReadBackLive(canaryCtx, r.Querier, o.offset, int64(o.instances), o.liveReadBack, 5*time.Second)
+		go t.live.ReadBackLive(canaryCtx, r.Querier, t.generated.Names, t.generated.First, t.generated.Instances, o.liveReadBack, 5*time.Second)
 	}
 
 	results, lastSpan, stagesErr := t.stages(ctx)
@@ -285,7 +347,7 @@ func (t *test) run(ctx context.Context) (runner.Verdict, error) {
 		t.snaps = append(t.snaps, last)
 	}
 	v := runner.Decide(results)
-	v.Settings = settings
+	v.Settings, v.Collectors = settings, o.collectors
 	if lastSpan.Collector != nil && stopErr == nil {
 		outside := final.Outside(t.plan, len(results), lastSpan)
 		v.WithOutside(outside)
@@ -320,6 +382,30 @@ func (t *test) run(ctx context.Context) (runner.Verdict, error) {
 	return v, errors.Join(stagesErr, readBackErr)
 }
 
+// printReadBackCost says before the run what its read-back will read at most:
+// every sample the stages offer, once (AMP bills queries by samples processed).
+func (t *test) printReadBackCost() {
+	samples, series := 0.0, 0.0
+	for _, s := range t.o.stages {
+		samples += s.Target() * s.Duration.Seconds()
+		series = max(series, s.From, s.To)
+	}
+	if !t.o.shape.Scrape {
+		series = float64(t.o.instances * 2)
+	}
+	if t.o.shape.Churn > 0 {
+		series *= 1 + t.plan.Duration().Seconds()/t.o.shape.Churn.Seconds()
+	}
+	g := t.generated
+	queries := runner.ReadBackPlan{First: g.First, Instances: g.Instances, Names: g.Names, SeriesPerInstance: g.SeriesPerInstance,
+		Sent: samples, SeriesExpected: series, MaxSamplesPerQuery: t.o.maxQuerySamples, MaxSeriesPerQuery: t.o.maxQuerySeries}.Queries()
+	line := fmt.Sprintf("The read-back will read at most %s samples of %s series in about %d queries", runner.FormatCount(samples), runner.FormatCount(series), queries+1)
+	if t.o.priceQuery > 0 {
+		line += fmt.Sprintf(" (USD %.4f at -price-query)", samples/1e9*t.o.priceQuery)
+	}
+	fmt.Fprintln(t.out, line+".")
+}
+
 // warnIgnoredSettings names the collector settings of the environment that the
 // load test does not pass on: what it measures is what its flags say.
 func (t *test) warnIgnoredSettings() {
@@ -343,7 +429,7 @@ func (t *test) readBack(ctx context.Context, canary *runner.Canary, final runner
 	for _, s := range t.snaps {
 		acked = append(acked, runner.Acked{At: s.At, Samples: s.Collector.Sum(runner.MetricSent, nil)})
 	}
-	plan := final.ReadBackPlan(t.o.offset, int64(t.o.instances), t.launched, time.Now(), acked, t.o.maxQuerySamples)
+	plan := final.ReadBackPlan(t.launched, time.Now(), acked, t.o.maxQuerySamples, t.o.maxQuerySeries)
 	rb, err := t.r.Querier.ReadBack(ctx, plan)
 	if err != nil {
 		return nil, fmt.Errorf("the read-back could not finish: %w", err)
@@ -414,9 +500,10 @@ func (t *test) stages(ctx context.Context) ([]runner.StageResult, runner.Snapsho
 		if err != nil {
 			return results, spanFrom, ignoreInterrupt(err)
 		}
-		log := t.r.Collector.Logged()
-		m := t.plan.Measure(i, runner.Window{From: spanFrom, To: to}, runner.Window{From: from, To: to}, judged, log)
-		res := t.plan.Judge(i, m, log)
+		log := t.r.Logged()
+		span, window := runner.Window{From: spanFrom, To: to}, runner.Window{From: from, To: to}
+		m := t.plan.Measure(i, span, window, judged, log)
+		res := t.plan.Judge(i, m, log, t.plan.MeasureMembers(i, span, window, judged, log))
 		results = append(results, res)
 		spanFrom, from = to, judged
 		fmt.Fprintf(t.out, "stage %d (%s): %s\n", i+1, stage, stageLine(res))

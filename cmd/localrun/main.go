@@ -109,7 +109,7 @@ func run(promAddr string, zpages bool, progressEvery time.Duration, web string, 
 		r.Close()
 	}()
 	printHowToLook(r, live)
-	first, n, err := r.Instances(ctx)
+	g, err := r.Generated(ctx)
 	if err != nil {
 		return err
 	}
@@ -126,7 +126,7 @@ func run(promAddr string, zpages bool, progressEvery time.Duration, web string, 
 	}()
 	if live != nil {
 		live.Start(launched)
-		go live.ReadBackLive(background, r.Querier, first, n, liveReadBack, 5*time.Second)
+		go live.ReadBackLive(background, r.Querier, g.Names, g.First, g.Instances, liveReadBack, 5*time.Second)
 	}
 
 	lastPrint := time.Now()
@@ -136,7 +136,7 @@ func run(promAddr string, zpages bool, progressEvery time.Duration, web string, 
 		}
 		if progressEvery > 0 && time.Since(lastPrint) >= progressEvery {
 			lastPrint = time.Now()
-			printProgress(ctx, r, s)
+			printProgress(ctx, r, s, g)
 		}
 	}, func(err error) {
 		if live != nil {
@@ -152,21 +152,21 @@ func run(promAddr string, zpages bool, progressEvery time.Duration, web string, 
 	final, _, stopErr := r.StopCounting(context.Background(), effective.StopBound()+10*time.Second, nil)
 	printSummary(r.Collector.Logged(), final)
 	if stopErr == nil {
-		readBack(r, canary, final, first, n, launched)
+		readBack(r, canary, final, launched)
 	}
 	return stopErr
 }
 
 // readBack counts what the backend stored of the run through its query API, once
 // a canary written after the collector stopped is queryable, and prints it.
-func readBack(r *runner.Run, canary *runner.Canary, final runner.Final, first, n int64, launched time.Time) {
+func readBack(r *runner.Run, canary *runner.Canary, final runner.Final, launched time.Time) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	if _, err := canary.Probe(ctx, 25*time.Millisecond, 2*time.Minute); err != nil {
 		fmt.Println("No read-back:", err)
 		return
 	}
-	rb, err := r.Querier.ReadBack(ctx, final.ReadBackPlan(first, n, launched, time.Now(), nil, 20e6))
+	rb, err := r.Querier.ReadBack(ctx, final.ReadBackPlan(launched, time.Now(), nil, 10e6, 100e3))
 	if err != nil {
 		fmt.Println("No read-back: it could not finish:", err)
 		return
@@ -197,13 +197,13 @@ func printHowToLook(r *runner.Run, live *runner.Live) {
 	fmt.Println()
 }
 
-func printProgress(ctx context.Context, r *runner.Run, s runner.Snapshot) {
+func printProgress(ctx context.Context, r *runner.Run, s runner.Snapshot, g runner.Generated) {
 	m := s.Collector
 	line := fmt.Sprintf("progress: emitted %.0f samples (refused %.0f), sent %.0f, failed %.0f, dropped at the queue %.0f",
 		m.Sum(runner.MetricAccepted, nil)+m.Sum(runner.MetricRefused, nil), m.Sum(runner.MetricRefused, nil),
 		m.Sum(runner.MetricSent, nil), m.Sum(runner.MetricSendFailed, nil), m.Sum(runner.MetricEnqueueFailed, nil))
 	if r.Prometheus != nil {
-		if series, err := r.Querier.Scalar(ctx, "count("+runner.SeriesSelector+")", time.Now().Add(5*time.Second)); err == nil {
+		if series, err := r.Querier.Scalar(ctx, "count("+runner.RunSelector(g.First, g.Instances)+")", time.Now().Add(5*time.Second)); err == nil {
 			line += fmt.Sprintf("; Prometheus holds %.0f series", series)
 		}
 	}

@@ -162,6 +162,8 @@ func (c *Collector) Telemetry(ctx context.Context) (Metrics, error) {
 // Logged decodes the collector's log.
 func (c *Collector) Logged() Log { return ParseLog(c.Log()) }
 
+var _ Member = (*Collector)(nil)
+
 // goRuntimeSettings are the Go runtime's variables that change how the collector runs.
 var goRuntimeSettings = []string{"GOMAXPROCS", "GOMEMLIMIT", "GOGC", "GODEBUG"}
 

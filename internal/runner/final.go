@@ -6,6 +6,7 @@ package runner
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -32,8 +33,11 @@ type Final struct {
 	StageAtStop int
 	// AcceptedByBlock splits Accepted by blocks of instances ("I0000000000-I0000000029").
 	AcceptedByBlock map[string]float64
-	// GivenUp are the exporter's lines of the batches given up, with their times.
+	// GivenUp are the exporter's lines of the batches given up, with their times;
+	// their counts are data points, converted into samples above.
 	GivenUp []LogEntry
+	// Generated is what the receiver's start line says it generates.
+	Generated Generated
 }
 
 // FinalCounts reads a stopped collector's log. last is the last snapshot taken
@@ -47,21 +51,29 @@ func FinalCounts(log Log, last Snapshot, killed bool) (Final, error) {
 	f := Final{
 		Emitted: float64(r.Emitted), Accepted: float64(r.Accepted), Refused: float64(r.Refused),
 		SeriesWritten: float64(r.SeriesWritten), StageAtStop: r.StageAtStop, AcceptedByBlock: r.AcceptedByBlock,
-		Killed: killed, GivenUp: log.GivenUp(),
+		Killed: killed, GivenUp: log.GivenUp(), Generated: Generated{SamplesPerPoint: 1},
 	}
+	if i := slices.IndexFunc(log, func(e LogEntry) bool { return e.FirstInstance != "" }); i >= 0 {
+		g, err := log[i].Generated()
+		if err != nil {
+			return f, err
+		}
+		f.Generated = g
+	}
+	perPoint := f.Generated.SamplesPerPoint
 	for _, e := range f.GivenUp {
-		switch {
+		switch n := float64(e.Items()) * perPoint; {
 		case e.QueueFull():
-			f.Dropped += float64(e.Items())
+			f.Dropped += n
 		case e.Answered():
-			f.Rejected += float64(e.Items())
+			f.Rejected += n
 		default:
-			f.Unanswered += float64(e.Items())
+			f.Unanswered += n
 		}
 	}
 	if killed && last.Collector != nil {
 		c := last.Collector
-		f.Remaining = max(0, f.Accepted-c.Sum(MetricSent, nil)-f.Rejected-f.Unanswered-f.Dropped)
+		f.Remaining = max(0, f.Accepted-c.Sum(MetricSent, nil)*perPoint-f.Rejected-f.Unanswered-f.Dropped)
 	}
 	f.Acknowledged = f.Accepted - f.Rejected - f.Unanswered - f.Dropped - f.Remaining
 	if f.Acknowledged < 0 {
@@ -70,18 +82,55 @@ func FinalCounts(log Log, last Snapshot, killed bool) (Final, error) {
 	return f, nil
 }
 
+// SumFinals adds up the counts of several collectors, whose ranges of
+// instances follow each other.
+func SumFinals(finals []Final) Final {
+	if len(finals) == 1 {
+		return finals[0]
+	}
+	var sum Final
+	for i, f := range finals {
+		sum.Emitted += f.Emitted
+		sum.Accepted += f.Accepted
+		sum.Refused += f.Refused
+		sum.Acknowledged += f.Acknowledged
+		sum.Rejected += f.Rejected
+		sum.Unanswered += f.Unanswered
+		sum.Dropped += f.Dropped
+		sum.Remaining += f.Remaining
+		sum.Killed = sum.Killed || f.Killed
+		sum.SeriesWritten += f.SeriesWritten
+		sum.StageAtStop = max(sum.StageAtStop, f.StageAtStop)
+		sum.GivenUp = append(sum.GivenUp, f.GivenUp...)
+		if sum.AcceptedByBlock == nil {
+			sum.AcceptedByBlock = map[string]float64{}
+		}
+		for block, n := range f.AcceptedByBlock {
+			sum.AcceptedByBlock[block] += n
+		}
+		if i == 0 {
+			sum.Generated = f.Generated
+		} else {
+			sum.Generated.Instances += f.Generated.Instances
+		}
+	}
+	slices.SortFunc(sum.GivenUp, func(a, b LogEntry) int { return a.Time.Compare(b.Time) })
+	return sum
+}
+
 // Failed is what left the collector unacknowledged and may still have been
 // stored in part: rejected, unanswered, or in the pipeline when it was killed.
 func (f Final) Failed() float64 { return f.Rejected + f.Unanswered + f.Remaining }
 
-// ReadBackPlan is the read-back of the instances [first, first+n) written from
-// `from` to `to`, against these counts; acked is what the backend had
-// acknowledged at each snapshot, to tell when samples went missing.
-func (f Final) ReadBackPlan(first, n int64, from, to time.Time, acked []Acked, maxSamplesPerQuery float64) ReadBackPlan {
+// ReadBackPlan is the read-back of what the collector wrote from `from` to
+// `to`, against these counts; acked is what the backend had acknowledged at each
+// snapshot, to tell when samples went missing.
+func (f Final) ReadBackPlan(from, to time.Time, acked []Acked, maxSamplesPerQuery, maxSeriesPerQuery float64) ReadBackPlan {
+	g := f.Generated
 	return ReadBackPlan{
-		First: first, Instances: n, From: from, To: to,
+		First: g.First, Instances: g.Instances, From: from, To: to, Names: g.Names, SeriesPerInstance: g.SeriesPerInstance,
 		Sent: f.Acknowledged, Failed: f.Failed(), SeriesExpected: f.SeriesWritten, Expected: f.AcceptedByBlock,
-		Acked: acked, MaxSamplesPerQuery: maxSamplesPerQuery,
+		Acked: acked, MaxSamplesPerQuery: maxSamplesPerQuery, MaxSeriesPerQuery: maxSeriesPerQuery,
 	}
 }
 
@@ -107,10 +156,11 @@ type Outside struct {
 // p; last is the snapshot at the end of the last one's span.
 func (f Final) Outside(p Plan, judged int, last Snapshot) Outside {
 	c := last.Collector
+	perPoint := f.Generated.SamplesPerPoint
 	o := Outside{
 		StageAtStop:  f.StageAtStop + 1,
 		EmittedAfter: max(0, f.Emitted-c.Sum(MetricAccepted, nil)-c.Sum(MetricRefused, nil)),
-		AckedAfter:   max(0, f.Acknowledged-c.Sum(MetricSent, nil)),
+		AckedAfter:   max(0, f.Acknowledged-c.Sum(MetricSent, nil)*perPoint),
 		LostSamples:  max(0, f.Refused-c.Sum(MetricRefused, nil)) + f.Remaining,
 		Remaining:    f.Remaining,
 	}
@@ -120,9 +170,9 @@ func (f Final) Outside(p Plan, judged int, last Snapshot) Outside {
 			continue
 		}
 		if e.Answered() && !e.QueueFull() {
-			o.RejectedSamples += float64(e.Items())
+			o.RejectedSamples += float64(e.Items()) * perPoint
 		} else {
-			o.LostSamples += float64(e.Items())
+			o.LostSamples += float64(e.Items()) * perPoint
 		}
 		when = append(when, e.Time)
 	}

@@ -197,7 +197,7 @@ func (lv *Live) storedMoments(moments []Moment) []Moment {
 // timestamps in the window since its last count: an aggregate over a short window
 // each time, since managed backends charge queries by samples read. The window
 // ends lag before now, so that samples still on their way are counted in it.
-func (lv *Live) ReadBackLive(ctx context.Context, q *Querier, first, n int64, every, lag time.Duration) {
+func (lv *Live) ReadBackLive(ctx context.Context, q *Querier, names []string, first, n int64, every, lag time.Duration) {
 	lv.mu.Lock()
 	from := lv.started
 	lv.mu.Unlock()
@@ -211,7 +211,7 @@ func (lv *Live) ReadBackLive(ctx context.Context, q *Querier, first, n int64, ev
 		if !to.After(from) {
 			continue
 		}
-		count, err := q.Scalar(ctx, StoredIn(first, n, to.Sub(from)), to)
+		count, err := q.Scalar(ctx, StoredIn(names, first, n, to.Sub(from)), to)
 		if err == nil {
 			var series float64
 			series, err = q.Scalar(ctx, fmt.Sprintf("count(%s)", RunSelector(first, n)), time.Now().Add(time.Second))

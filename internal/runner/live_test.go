@@ -136,7 +136,7 @@ func TestReadBackLive(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		lv.ReadBackLive(ctx, querier(t, prom.URL), 0, 30, time.Millisecond, 0)
+		lv.ReadBackLive(ctx, querier(t, prom.URL), nil, 0, 30, time.Millisecond, 0)
 	}()
 	require.Eventually(t, func() bool { s := state(t, lv); return s.Stored >= 1000 && s.SeriesStored == 60 }, 10*time.Second, time.Millisecond)
 	failing.Store(true)

@@ -18,10 +18,14 @@ type LogEntry struct {
 	Error   string    `json:"error"`
 
 	// The receiver's start line: its instances, and when its schedule begins,
-	// if it has one.
-	FirstInstance string `json:"first_instance"`
-	LastInstance  string `json:"last_instance"`
-	ScheduleStart string `json:"schedule_start"`
+	// if it has one; in the scrape shape, the series of an instance and its
+	// metrics ("name:kind").
+	FirstInstance     string   `json:"first_instance"`
+	LastInstance      string   `json:"last_instance"`
+	ScheduleStart     string   `json:"schedule_start"`
+	Shape             string   `json:"shape"`
+	SeriesPerInstance int      `json:"series_per_instance"`
+	Metrics           []string `json:"metrics"`
 
 	// The receiver's report when it stops.
 	Emitted  int64 `json:"emitted_samples"`
@@ -46,8 +50,9 @@ type LogEntry struct {
 	DroppedItems  int64 `json:"dropped_items"`
 	RejectedItems int64 `json:"rejected_items"`
 
-	// Raw is the line as logged.
-	Raw string `json:"-"`
+	// Raw is the line as logged; Member the index of the collector that logged it.
+	Raw    string `json:"-"`
+	Member int    `json:"-"`
 }
 
 // zapTime is how the collector's logger writes times (zapcore.ISO8601TimeEncoder):

@@ -23,6 +23,8 @@ type Measurement struct {
 	// HeldBackSeconds is the time the generator workers waited for the pipeline
 	// to take their payloads, summed over the workers.
 	HeldBackSeconds float64 `json:"held_back_seconds"`
+	// SeriesCreated are the series written for the first time.
+	SeriesCreated float64 `json:"series_created,omitempty"`
 
 	// From the collector's telemetry: emitted = accepted + refused; the exporter's
 	// acknowledged (sent), failed and dropped-at-the-queue counts. The collector's
@@ -114,16 +116,16 @@ func (m Measurement) Lost() float64 { return m.Refused + m.SendFailed - m.Reject
 // AddFailures splits the window's failed batches by the collector's log: those
 // the backend answered with an error status (rejected) and those it did not
 // answer (unanswered), as the exporter reported them between from and to.
-func (m *Measurement) AddFailures(log Log, from, to time.Time) {
+func (m *Measurement) AddFailures(log Log, from, to time.Time, samplesPerPoint float64) {
 	m.Rejected, m.Unanswered = 0, 0
 	for _, e := range log.GivenUp() {
 		if e.Time.Before(from) || !e.Time.Before(to) || e.QueueFull() {
 			continue // a full queue's batches are counted as dropped by the telemetry
 		}
 		if e.Answered() {
-			m.Rejected += float64(e.Items())
+			m.Rejected += float64(e.Items()) * samplesPerPoint
 		} else {
-			m.Unanswered += float64(e.Items())
+			m.Unanswered += float64(e.Items()) * samplesPerPoint
 		}
 	}
 }

@@ -4,7 +4,9 @@
 package runner
 
 import (
+	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -70,8 +72,11 @@ func (p Plan) JudgedAt(i int) time.Time {
 // and a generator held up at the stage's end emits its last samples in the next.
 func (p Plan) Measure(i int, span, window Window, counts Snapshot, log Log) Measurement {
 	m := Measure(window)
+	// The exporter counts data points; a classic histogram's is its B + 3 samples.
+	perPoint := p.Settings.perPoint()
+	m.Sent, m.SendFailed, m.EnqueueFailed = m.Sent*perPoint, m.SendFailed*perPoint, m.EnqueueFailed*perPoint
 	from, to := p.Window(i)
-	m.AddFailures(log, from, to)
+	m.AddFailures(log, from, to, perPoint)
 	g := Measure(span)
 	m.StageSeconds, m.Emitted, m.Refused = g.Seconds, g.Emitted, g.Refused
 	m.HeldBackSeconds, m.CollectorCPU, m.PeakRSS = g.HeldBackSeconds, g.CollectorCPU, g.PeakRSS
@@ -79,15 +84,62 @@ func (p Plan) Measure(i int, span, window Window, counts Snapshot, log Log) Meas
 	attr := map[string]string{"stage": strconv.Itoa(i)}
 	m.Scheduled = counts.Collector.Sum(MetricScheduled, attr)
 	m.Shortfall = counts.Collector.Sum(MetricShortfall, attr)
+	m.SeriesCreated = span.To.Collector.Sum(MetricSeriesWritten, nil) - span.From.Collector.Sum(MetricSeriesWritten, nil)
 	m.Acknowledged = max(0, m.Scheduled-m.Shortfall-m.Refused-m.SendFailed-m.EnqueueFailed)
 	return m
 }
 
 // Judge makes stage i's result from its measurement and the causes the log
-// gives for the failed requests of its window.
-func (p Plan) Judge(i int, m Measurement, log Log) StageResult {
+// gives for the failed requests of its window. With several collectors, members
+// are each collector's measurement (MeasureMembers): a stage the fleet fell
+// short of because some collectors could not keep up names them.
+func (p Plan) Judge(i int, m Measurement, log Log, members []Measurement) StageResult {
 	from, to := p.Window(i)
-	return Judge(p.Stages[i], m, log.Causes(from, to), p.SLO, p.Settings)
+	r := Judge(p.Stages[i], m, log.Causes(from, to), p.SLO, p.Settings)
+	if len(members) < 2 {
+		return r
+	}
+	share := p.Stages[i]
+	share.From, share.To = share.From/float64(len(members)), share.To/float64(len(members))
+	one := p.Settings
+	one.Collectors = 1
+	var behind []string
+	for k, mm := range members {
+		c := CollectorResult{
+			Name: fmt.Sprintf("collector %d", k+1), TargetSamplesPerSecond: share.Target(), SentSamplesPerSecond: mm.StageRate(mm.Acknowledged),
+			ShortfallSamples: mm.Shortfall, RejectedSamples: mm.Rejected, LostSamples: mm.Lost(), Cores: mm.StageRate(mm.CollectorCPU), PeakRSS: mm.PeakRSS,
+		}
+		if GeneratorLimited(mm, p.SLO, 0) {
+			c.CollectorLimit, c.Advice = CollectorLimit(mm, one)
+			behind = append(behind, fmt.Sprintf("%s fell behind by %s samples (%s)", c.Name, FormatCount(mm.Shortfall), c.Advice))
+		}
+		r.Collectors = append(r.Collectors, c)
+	}
+	if r.GeneratorLimited && len(behind) > 0 && len(behind) < len(members) {
+		r.Reason = fmt.Sprintf("%d of %d collectors fell behind while the backend answered in time (p99 %s) and throttled nothing: %s",
+			len(behind), len(members), seconds(m.Latency.P99), strings.Join(behind, "; "))
+	}
+	return r
+}
+
+// MeasureMembers is Measure for each collector of a run of several: its share
+// of the snapshots, and the lines of its log.
+func (p Plan) MeasureMembers(i int, span, window Window, counts Snapshot, log Log) []Measurement {
+	n := len(window.To.Members)
+	if n < 2 {
+		return nil
+	}
+	out := make([]Measurement, n)
+	for k := range n {
+		var own Log
+		for _, e := range log {
+			if e.Member == k {
+				own = append(own, e)
+			}
+		}
+		out[k] = p.Measure(i, Window{From: span.From.Of(k), To: span.To.Of(k)}, Window{From: window.From.Of(k), To: window.To.Of(k)}, counts.Of(k), own)
+	}
+	return out
 }
 
 // InWindows tells whether t falls in the window of one of the first n stages.

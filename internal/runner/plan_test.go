@@ -119,7 +119,7 @@ func TestPlanMeasuresOneWindow(t *testing.T) {
 	assert.InDelta(t, 2, m.CollectorCPU, 0)
 	assert.Equal(t, map[string]float64{"204": 20}, m.Responses)
 
-	r := p.Judge(1, m, log)
+	r := p.Judge(1, m, log, nil)
 	assert.Equal(t, map[string]float64{"400 series limit exceeded (per user)": 1}, r.Causes, "the causes of the window only")
 	assert.InDelta(t, 1760, r.SentSamplesPerSecond, 1e-9, "per second of the stage")
 	assert.InDelta(t, 0.2, r.CollectorCores, 1e-9)
@@ -144,7 +144,7 @@ func TestFinalCounts(t *testing.T) {
 	assert.Equal(t, 2, f.StageAtStop)
 	assert.Equal(t, map[string]float64{"I0000000000-I0000000009": 6000, "I0000000010-I0000000019": 4000}, f.AcceptedByBlock)
 
-	plan := f.ReadBackPlan(0, 20, at, at.Add(time.Minute), nil, 1e6)
+	plan := f.ReadBackPlan(at, at.Add(time.Minute), nil, 1e6, 1e5)
 	assert.InDelta(t, 8500, plan.Sent, 0)
 	assert.InDelta(t, 1300, plan.Failed, 0)
 	assert.InDelta(t, 40, plan.SeriesExpected, 0)

@@ -50,6 +50,18 @@ func startProcess(name, logPath string, echo io.Writer, env []string, bin string
 	return p, nil
 }
 
+// Name names the process in lines and errors.
+func (p *process) Name() string { return p.name }
+
+// Kill stops the process at once and waits for it.
+func (p *process) Kill() {
+	_ = p.cmd.Process.Kill()
+	<-p.exited
+}
+
+// Restarts is 0: a process that crashed is not started again.
+func (p *process) Restarts() int { return 0 }
+
 // Pid is the process id.
 func (p *process) Pid() int { return p.cmd.Process.Pid }
 

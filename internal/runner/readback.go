@@ -63,23 +63,67 @@ type ReadBackPlan struct {
 	// The run's instances [First, First+Instances) and its time window.
 	First, Instances int64
 	From, To         time.Time
-	// Sent and Failed are the exporter's counts; Expected the samples the
-	// receiver handed over, by instance block ("I0000000000-I0000000029").
+	// Names are the metric names the run's series are stored under (StoredNames);
+	// empty means the seed shape's CPU and Memory. SeriesPerInstance is how many
+	// series an instance has (2 in the seed shape).
+	Names             []string
+	SeriesPerInstance int
+	// Sent and Failed are the exporter's counts in samples; Expected the samples
+	// the receiver handed over, by instance block ("I0000000000-I0000000029").
 	Sent, Failed, SeriesExpected float64
 	Expected                     map[string]float64
 	// Acked is what the backend had acknowledged in all at each snapshot, to find
 	// when samples went missing.
 	Acked []Acked
 	// MaxSamplesPerQuery keeps each query under the backend's limit of samples
-	// a query may load (Prometheus's --query.max-samples is 50 million).
-	MaxSamplesPerQuery float64
+	// a query may load (Prometheus's --query.max-samples is 50 million, AMP's 12 to
+	// 50 million); MaxSeriesPerQuery keeps each answer to that many series.
+	MaxSamplesPerQuery, MaxSeriesPerQuery float64
 }
 
-// The run's metrics.
-var metrics = []string{"CPU", "Memory"}
+// names are the plan's stored names.
+func (p ReadBackPlan) names() []string {
+	if len(p.Names) == 0 {
+		return seedNames
+	}
+	return p.Names
+}
 
-// SeriesSelector selects every series a run writes, whatever its instances.
-var SeriesSelector = fmt.Sprintf(`{__name__=~%q}`, strings.Join(metrics, "|"))
+// blockSize is how many instances one query covers: an aligned power of ten,
+// under the limits of samples and series a query may read, and at most 10,000.
+func (p ReadBackPlan) blockSize() int64 {
+	perInstance := float64(max(p.SeriesPerInstance, 2))
+	samplesPerSeries := 0.0
+	if p.SeriesExpected > 0 {
+		samplesPerSeries = (p.Sent + p.Failed) / p.SeriesExpected
+	}
+	// A name holds at most all of an instance's series (a histogram's buckets),
+	// and churn makes several generations of an instance.
+	generations := max(1, p.SeriesExpected/(perInstance*float64(max(p.Instances, 1))))
+	maxSeries := p.MaxSeriesPerQuery
+	if maxSeries <= 0 {
+		maxSeries = 1e6
+	}
+	size := int64(1)
+	for size < 1e9 && size*10 <= 10000 {
+		series := float64(size*10) * perInstance * generations / float64(len(p.names()))
+		if series*samplesPerSeries > p.MaxSamplesPerQuery || series > maxSeries {
+			break
+		}
+		size *= 10
+	}
+	return size
+}
+
+// Queries is how many queries the read-back's counting takes.
+func (p ReadBackPlan) Queries() int {
+	size := p.blockSize()
+	blocks := (p.First+p.Instances-1)/size - p.First/size + 1
+	return int(blocks) * len(p.names())
+}
+
+// seedNames are the seed shape's metrics.
+var seedNames = []string{"CPU", "Memory"}
 
 // countOverTime is PromQL for the samples of one metric of the instances that
 // pattern matches, per series, in the window before the evaluation time. One
@@ -90,10 +134,13 @@ func countOverTime(metric, pattern string, window time.Duration) string {
 }
 
 // StoredIn is PromQL for the number of the run's samples stored in the window
-// before the evaluation time.
-func StoredIn(first, n int64, window time.Duration) string {
-	parts := make([]string, len(metrics))
-	for i, m := range metrics {
+// before the evaluation time, over the metrics named (none: the seed's).
+func StoredIn(names []string, first, n int64, window time.Duration) string {
+	if len(names) == 0 {
+		names = seedNames
+	}
+	parts := make([]string, len(names))
+	for i, m := range names {
 		parts[i] = fmt.Sprintf("(sum(%s) or vector(0))", countOverTime(m, idRangePattern(first, n), window))
 	}
 	return strings.Join(parts, " + ")
@@ -107,18 +154,10 @@ func (q *Querier) ReadBack(ctx context.Context, p ReadBackPlan) (*ReadBack, erro
 	rb := &ReadBack{SentSamples: p.Sent, FailedSamples: p.Failed, Exact: p.Failed == 0, SeriesExpected: p.SeriesExpected}
 	at := p.To.Add(2 * time.Second) // the newest samples run up to a second ahead of the clock
 	window := at.Sub(p.From)
-	series := p.SeriesExpected
-	if series == 0 {
-		series = 2 * float64(p.Instances)
-	}
-	perInstance := 2 * p.Sent / series
-	size := int64(1) // instances per query: an aligned power of ten
-	for size < 1e9 && float64(size*10)*perInstance <= p.MaxSamplesPerQuery && size*10 <= 10000 {
-		size *= 10
-	}
+	size := p.blockSize()
 	stored := map[int64]float64{}
 	for block := p.First / size * size; block < p.First+p.Instances; block += size {
-		for _, metric := range metrics {
+		for _, metric := range p.names() {
 			vec, err := q.Vector(ctx, countOverTime(metric, idPattern(block, size), window), at)
 			if err != nil {
 				return rb, err
@@ -151,7 +190,8 @@ func (q *Querier) ReadBack(ctx context.Context, p ReadBackPlan) (*ReadBack, erro
 func (q *Querier) countStored(vec model.Vector, p ReadBackPlan, rb *ReadBack, stored map[int64]float64) {
 	for _, s := range vec {
 		rb.SamplesRead += float64(s.Value)
-		id, err := strconv.ParseInt(strings.TrimPrefix(string(s.Metric["InstanceId"]), "I"), 10, 64)
+		slot, _, _ := strings.Cut(string(s.Metric["InstanceId"]), "-") // a churned generation: I0000000007-3
+		id, err := strconv.ParseInt(strings.TrimPrefix(slot, "I"), 10, 64)
 		if err != nil || id < p.First || id >= p.First+p.Instances {
 			continue
 		}
@@ -161,8 +201,12 @@ func (q *Querier) countStored(vec model.Vector, p ReadBackPlan, rb *ReadBack, st
 	}
 }
 
-// idPattern matches the InstanceIds of the aligned block [first, first+size).
-func idPattern(first, size int64) string {
+// idPattern matches the InstanceIds of the aligned block [first, first+size),
+// and their churned generations (I0000000007-3).
+func idPattern(first, size int64) string { return idBlock(first, size) + generationSuffix }
+
+// idBlock matches the slots' own InstanceIds of the aligned block.
+func idBlock(first, size int64) string {
 	digits := len(strconv.FormatInt(size, 10)) - 1
 	id := fmt.Sprintf("I%010d", first)
 	if digits == 0 {
@@ -170,6 +214,9 @@ func idPattern(first, size int64) string {
 	}
 	return fmt.Sprintf(`%s\d{%d}`, id[:11-digits], digits)
 }
+
+// generationSuffix matches the generation of a churned InstanceId, or nothing.
+const generationSuffix = `(-\d+)?`
 
 // missingByBlock compares what the receiver handed over with what is stored, by
 // its blocks of instances, and keeps the few that lost most.
@@ -202,7 +249,7 @@ func missingByBlock(expected map[string]float64, stored map[int64]float64) []Gap
 // acknowledgement. Named are the 10-second windows where that bound grew most.
 func (q *Querier) missingByTime(ctx context.Context, p ReadBackPlan, rb *ReadBack) error {
 	const step, lead = 10 * time.Second, time.Second
-	v, _, _, err := q.api.QueryRange(ctx, StoredIn(p.First, p.Instances, step), promv1Range(p.From.Add(step), p.To.Add(step+lead), step))
+	v, _, _, err := q.api.QueryRange(ctx, StoredIn(p.Names, p.First, p.Instances, step), promv1Range(p.From.Add(step), p.To.Add(step+lead), step))
 	if err != nil {
 		return fmt.Errorf("query range of what was stored when: %w", describe(err))
 	}
@@ -258,8 +305,9 @@ func worst(gaps []Gap) []Gap {
 	return gaps[:min(len(gaps), 3)]
 }
 
-// idRangePattern matches the InstanceIds of [first, first+n) exactly: the fewest
-// aligned decimal blocks that cover it, as alternatives.
+// idRangePattern matches the InstanceIds of [first, first+n) exactly, their
+// churned generations included: the fewest aligned decimal blocks that cover
+// it, as alternatives.
 func idRangePattern(first, n int64) string {
 	var parts []string
 	for end := first + n; first < end; {
@@ -267,23 +315,36 @@ func idRangePattern(first, n int64) string {
 		for size < 1e10 && first%(size*10) == 0 && first+size*10 <= end {
 			size *= 10
 		}
-		parts = append(parts, idPattern(first, size))
+		parts = append(parts, idBlock(first, size))
 		first += size
 	}
-	return strings.Join(parts, "|")
+	if len(parts) == 1 {
+		return parts[0] + generationSuffix
+	}
+	return "(" + strings.Join(parts, "|") + ")" + generationSuffix
 }
 
 // CheckNoOtherWriter refuses to start a run whose series another writer is
-// writing: the read-back would count its samples as the run's.
+// writing: the read-back would count its samples as the run's. It asks which
+// metrics hold the run's InstanceIds, then whether any got samples in the last
+// 15 seconds, one metric at a time (count_over_time drops the names, which would
+// make two metrics of an instance collide).
 func (q *Querier) CheckNoOtherWriter(ctx context.Context, first, n int64) error {
-	promql := fmt.Sprintf(`count(count_over_time(%s[15s]))`, RunSelector(first, n))
-	series, err := q.Scalar(ctx, promql, time.Now().Add(2*time.Second))
+	at := time.Now().Add(2 * time.Second)
+	names, err := q.Vector(ctx, fmt.Sprintf("count by (__name__) (%s)", RunSelector(first, n)), at)
 	if err != nil {
 		return err
 	}
-	if series > 0 {
-		return fmt.Errorf("%.0f of the run's series (CPU and Memory of I%010d to I%010d) got samples in the last 15 seconds: another writer is writing them, "+
-			"or a run just ended; its samples would be counted as this run's. Wait a little, or write other instances (-instance-offset)", series, first, first+n-1)
+	for _, name := range names {
+		metric := string(name.Metric[model.MetricNameLabel])
+		series, err := q.Scalar(ctx, fmt.Sprintf(`count(%s)`, countOverTime(metric, idRangePattern(first, n), 15*time.Second)), at)
+		if err != nil {
+			return err
+		}
+		if series > 0 {
+			return fmt.Errorf("%.0f of the run's series (%s of I%010d to I%010d) got samples in the last 15 seconds: another writer is writing them, "+
+				"or a run just ended; its samples would be counted as this run's. Wait a little, or write other instances (-instance-offset)", series, metric, first, first+n-1)
+		}
 	}
 	return nil
 }
@@ -312,7 +373,8 @@ func (rb *ReadBack) Summary() string {
 	return b.String()
 }
 
-// RunSelector selects the run's series: CPU and Memory of its instances.
+// RunSelector selects the run's series: every metric of its instances, their
+// churned generations included.
 func RunSelector(first, n int64) string {
-	return fmt.Sprintf(`{__name__=~%q,InstanceId=~%q}`, strings.Join(metrics, "|"), idRangePattern(first, n))
+	return fmt.Sprintf(`{InstanceId=~%q}`, idRangePattern(first, n))
 }

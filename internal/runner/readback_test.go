@@ -18,18 +18,22 @@ import (
 
 func TestIDPatterns(t *testing.T) {
 	t.Parallel()
-	assert.Equal(t, "I0000000007", idPattern(7, 1))
-	assert.Equal(t, `I0000001\d{3}`, idPattern(1000, 1000))
-	assert.Equal(t, `I\d{10}`, idPattern(0, 1e10))
-	assert.Equal(t, `I00000000\d{2}`, idRangePattern(0, 100))
+	assert.Equal(t, `I0000000007(-\d+)?`, idPattern(7, 1))
+	assert.Equal(t, `I0000001\d{3}(-\d+)?`, idPattern(1000, 1000))
+	assert.Equal(t, `I\d{10}(-\d+)?`, idPattern(0, 1e10))
+	assert.Equal(t, `I00000000\d{2}(-\d+)?`, idRangePattern(0, 100))
 	assert.Len(t, strings.Split(idRangePattern(5, 20), "|"), 11, "5 to 9, the block of ten, 20 to 24")
 
-	// The alternation matches exactly the instances of [first, first+n).
+	// The alternation matches exactly the instances of [first, first+n), and
+	// their churned generations.
 	check := func(first, n int64, ids ...int64) {
 		re := regexp.MustCompile("^(" + idRangePattern(first, n) + ")$")
 		for _, id := range ids {
-			if want := id >= first && id < first+n; re.MatchString(fmt.Sprintf("I%010d", id)) != want {
-				t.Errorf("%s: I%010d matched %v, want %v", re, id, !want, want)
+			want := id >= first && id < first+n
+			for _, label := range []string{fmt.Sprintf("I%010d", id), fmt.Sprintf("I%010d-12", id)} {
+				if re.MatchString(label) != want {
+					t.Errorf("%s: %s matched %v, want %v", re, label, !want, want)
+				}
 			}
 		}
 	}
@@ -47,10 +51,12 @@ func TestIDPatterns(t *testing.T) {
 }
 
 func TestPromQLText(t *testing.T) {
-	pattern := `"I000000000\\d{1}|I000000001\\d{1}|I000000002\\d{1}"`
+	pattern := `"(I000000000\\d{1}|I000000001\\d{1}|I000000002\\d{1})(-\\d+)?"`
 	assert.Equal(t, `(sum(count_over_time(CPU{InstanceId=~`+pattern+`}[10000ms])) or vector(0)) + `+
-		`(sum(count_over_time(Memory{InstanceId=~`+pattern+`}[10000ms])) or vector(0))`, StoredIn(0, 30, 10*time.Second))
-	assert.Equal(t, `{__name__=~"CPU|Memory",InstanceId=~"I0000000007"}`, RunSelector(7, 1))
+		`(sum(count_over_time(Memory{InstanceId=~`+pattern+`}[10000ms])) or vector(0))`, StoredIn(nil, 0, 30, 10*time.Second))
+	assert.Equal(t, `(sum(count_over_time(dummy_counter_1_total{InstanceId=~`+pattern+`}[10000ms])) or vector(0))`,
+		StoredIn([]string{"dummy_counter_1_total"}, 0, 30, 10*time.Second))
+	assert.Equal(t, `{InstanceId=~"I0000000007(-\\d+)?"}`, RunSelector(7, 1))
 }
 
 // fakeStore answers the read-back's queries from per-series sample counts.
@@ -92,7 +98,7 @@ func TestReadBack(t *testing.T) {
 	// the same block of the queries, which are not counted.
 	full := func(change func(counts map[string]map[int64]float64)) map[string]map[int64]float64 {
 		counts := map[string]map[int64]float64{"CPU": {30: 999}, "Memory": {31: 999}}
-		for _, metric := range metrics {
+		for _, metric := range seedNames {
 			for id := range int64(30) {
 				counts[metric][id] = 60
 			}
@@ -181,9 +187,12 @@ func TestReadBack(t *testing.T) {
 
 func TestCheckNoOtherWriter(t *testing.T) {
 	var series atomic.Int64
-	queries := make(chan string, 2)
+	queries := make(chan string, 4)
 	prom := fakeQueryAPI(t, func(_ *http.Request, promql string) map[string]any {
 		queries <- promql
+		if strings.HasPrefix(promql, "count by (__name__)") {
+			return vector(sample{labels: map[string]string{"__name__": "Memory"}, value: 20})
+		}
 		if n := series.Load(); n > 0 {
 			return vector(sample{value: float64(n)})
 		}
@@ -191,9 +200,11 @@ func TestCheckNoOtherWriter(t *testing.T) {
 	})
 	q := querier(t, prom.URL)
 	require.NoError(t, q.CheckNoOtherWriter(t.Context(), 10, 20))
-	assert.Equal(t, `count(count_over_time({__name__=~"CPU|Memory",InstanceId=~"I000000001\\d{1}|I000000002\\d{1}"}[15s]))`, <-queries)
+	pattern := `(I000000001\\d{1}|I000000002\\d{1})(-\\d+)?`
+	assert.Equal(t, `count by (__name__) ({InstanceId=~"`+pattern+`"})`, <-queries, "which metrics hold the run's instances")
+	assert.Equal(t, `count(count_over_time(Memory{InstanceId=~"`+pattern+`"}[15000ms]))`, <-queries, "one at a time: count_over_time drops the name")
 	series.Store(4)
 	err := q.CheckNoOtherWriter(t.Context(), 10, 20)
-	require.ErrorContains(t, err, "4 of the run's series (CPU and Memory of I0000000010 to I0000000029) got samples in the last 15 seconds")
+	require.ErrorContains(t, err, "4 of the run's series (Memory of I0000000010 to I0000000029) got samples in the last 15 seconds")
 	assert.ErrorContains(t, err, "-instance-offset")
 }

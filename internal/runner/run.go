@@ -28,19 +28,28 @@ type Options struct {
 	// BeforeCollector, when set, runs once the backend is known to answer and
 	// before the collector starts; its error stops the run.
 	BeforeCollector func(context.Context, *Run) error
+	// Collectors is how many collectors to start on this machine (1 when 0),
+	// collector k with GENERATOR_REPLICA_INDEX k, so that each writes its own
+	// instances. StartMembers, when set, starts them elsewhere instead (a
+	// Kubernetes Job), with the configuration and environment Start made.
+	Collectors   int
+	StartMembers func(ctx context.Context, configs []string, env map[string]string) ([]Member, error)
 }
 
-// Run is a collector writing to a backend: the three steps of every command that
-// starts one (make run, the load test, the bench) are Start, Snapshot while it
-// runs, and Stop; what they report is computed from the snapshots afterwards.
+// Run is collectors writing to a backend: the three steps of every command that
+// starts them (make run, the load test, the bench) are Start, Snapshot while
+// they run, and Stop; what they report is computed from the snapshots afterwards.
 type Run struct {
 	Backend    Backend
 	Prometheus *Prometheus // nil against a remote backend
-	Collector  *Collector
 	Querier    *Querier
+	// Members are the collectors; Collector is the first when it runs on this
+	// machine (make run prints where to look at it).
+	Members   []Member
+	Collector *Collector
 
 	mu      sync.Mutex
-	peakRSS int64 // the collector's, over the snapshots
+	peakRSS []int64 // each member's, over the snapshots
 }
 
 // Start checks the backend (or starts the local Prometheus), then starts the collector.
@@ -85,11 +94,58 @@ func Start(ctx context.Context, opts Options) (*Run, error) {
 		col.Base = "collector-config.yaml"
 	}
 	col.Configs = append(append([]string{col.Base}, col.Configs...), r.Backend.collectorConfigs(col.Env)...)
-	if r.Collector, err = StartCollector(ctx, col); err != nil {
+	if opts.StartMembers != nil {
+		if r.Members, err = opts.StartMembers(ctx, col.Configs, col.Env); err != nil {
+			r.Close()
+			return nil, err
+		}
+	} else if r.Members, err = startCollectors(ctx, col, max(opts.Collectors, 1)); err != nil {
 		r.Close()
 		return nil, err
 	}
+	r.Collector, _ = r.Members[0].(*Collector)
+	r.peakRSS = make([]int64, len(r.Members))
 	return r, nil
+}
+
+// startCollectors starts n collectors side by side, collector k as replica k;
+// when one fails, the others are stopped.
+func startCollectors(ctx context.Context, col CollectorOptions, n int) ([]Member, error) {
+	members := make([]Member, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for k := range n {
+		opts := col
+		if n > 1 {
+			opts.Env = maps.Clone(col.Env)
+			opts.Env["GENERATOR_REPLICA_INDEX"] = strconv.Itoa(k)
+			if col.LogPath != "" {
+				opts.LogPath = strings.TrimSuffix(col.LogPath, ".log") + "-" + strconv.Itoa(k) + ".log"
+			}
+		}
+		wg.Go(func() {
+			c, err := StartCollector(ctx, opts)
+			if err != nil {
+				errs[k] = fmt.Errorf("collector %d: %w", k+1, err)
+				return
+			}
+			c.name = fmt.Sprintf("collector %d", k+1)
+			if n == 1 {
+				c.name = "the collector"
+			}
+			members[k] = c
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		for _, m := range members {
+			if m != nil {
+				_ = m.Terminate()
+			}
+		}
+		return nil, err
+	}
+	return members, nil
 }
 
 // collectorConfigs are the overlays that make the collector authenticate as the
@@ -120,14 +176,56 @@ func (b Backend) collectorConfigs(env map[string]string) []string {
 	return out
 }
 
-// Stop stops the collector, waiting up to timeout; the local Prometheus keeps
+// Stop stops the collectors, waiting up to timeout; the local Prometheus keeps
 // running for the read-back until Close.
 func (r *Run) Stop(timeout time.Duration) error {
-	code, err := r.Collector.Stop(timeout)
-	if err == nil && code != 0 {
-		err = fmt.Errorf("the collector exited with code %d:\n%s", code, lastLines(r.Collector.Log(), 5))
+	var errs []error
+	for _, m := range r.Members {
+		_ = m.Terminate()
 	}
-	return err
+	deadline := time.After(timeout)
+	for _, m := range r.Members {
+		select {
+		case <-m.Exited():
+			if code := m.ExitCode(); code != 0 {
+				errs = append(errs, fmt.Errorf("%s exited with code %d:\n%s", m.Name(), code, lastLines(m.Log(), 5)))
+			}
+		case <-deadline:
+			m.Kill()
+			errs = append(errs, fmt.Errorf("%s did not exit within %s and was killed", m.Name(), timeout))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Logged is the log of every member, one after the other, each line with its member.
+func (r *Run) Logged() Log {
+	var all Log
+	for i, m := range r.Members {
+		for _, e := range m.Logged() {
+			e.Member = i
+			all = append(all, e)
+		}
+	}
+	return all
+}
+
+// exited is closed when a member exits, which then says which; the watch ends
+// with stop.
+func (r *Run) exited() (exited <-chan struct{}, which func() Member, stop func()) {
+	anyExit, done := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	var first Member
+	for _, m := range r.Members {
+		go func() {
+			select {
+			case <-m.Exited():
+				once.Do(func() { first = m; close(anyExit) })
+			case <-done:
+			}
+		}()
+	}
+	return anyExit, func() Member { return first }, func() { close(done) }
 }
 
 // Close stops the local Prometheus, if any.
@@ -145,6 +243,8 @@ func (r *Run) Close() {
 func (r *Run) Watch(ctx context.Context, until time.Time, every time.Duration, observe func(Snapshot), failed func(error)) (Snapshot, error) {
 	var last Snapshot
 	var failingSince time.Time
+	exited, which, stop := r.exited()
+	defer stop()
 	for {
 		wait := min(every, time.Until(until))
 		if !failingSince.IsZero() {
@@ -154,8 +254,9 @@ func (r *Run) Watch(ctx context.Context, until time.Time, every time.Duration, o
 		select {
 		case <-ctx.Done():
 			return Snapshot{}, ctx.Err()
-		case <-r.Collector.Exited():
-			return Snapshot{}, fmt.Errorf("the collector exited with code %d:\n%s", r.Collector.ExitCode(), lastLines(r.Collector.Log(), 5))
+		case <-exited:
+			m := which()
+			return Snapshot{}, fmt.Errorf("%s exited with code %d:\n%s", m.Name(), m.ExitCode(), lastLines(m.Log(), 5))
 		case <-time.After(max(wait, 0)):
 		}
 		s, err := r.Snapshot(ctx)
@@ -187,52 +288,81 @@ func (r *Run) Watch(ctx context.Context, until time.Time, every time.Duration, o
 // ever would hang the run. A variable for the tests.
 var maxFailing = 30 * time.Second
 
-// ScheduleStart is when the receiver's schedule (its stages) began, as its start
-// log line says.
+// ScheduleStart is when the receivers' schedule (their stages) began, as their
+// start log lines say; it is an error when the members' differ (their
+// align_start did not line them up).
 func (r *Run) ScheduleStart(ctx context.Context) (time.Time, error) {
-	e, err := r.waitLogged(ctx, "its schedule began", func(e LogEntry) bool { return e.ScheduleStart != "" })
-	if err != nil {
-		return time.Time{}, err
+	var start time.Time
+	for _, m := range r.Members {
+		e, err := waitLogged(ctx, m, "its schedule began", func(e LogEntry) bool { return e.ScheduleStart != "" })
+		if err != nil {
+			return time.Time{}, err
+		}
+		t, err := time.Parse(time.RFC3339Nano, e.ScheduleStart)
+		if err != nil {
+			return time.Time{}, err
+		}
+		if !start.IsZero() && !t.Equal(start) {
+			return time.Time{}, fmt.Errorf("%s began its schedule at %s, not at %s with the others", m.Name(), t.Format(time.RFC3339Nano), start.Format(time.RFC3339Nano))
+		}
+		start = t
 	}
-	return time.Parse(time.RFC3339Nano, e.ScheduleStart)
+	return start, nil
 }
 
-// waitLogged waits for the first line of the collector's log that found accepts.
-func (r *Run) waitLogged(ctx context.Context, what string, found func(LogEntry) bool) (LogEntry, error) {
+// waitLogged waits for the first line of a member's log that found accepts.
+func waitLogged(ctx context.Context, m Member, what string, found func(LogEntry) bool) (LogEntry, error) {
 	for {
-		logged := r.Collector.Logged()
+		logged := m.Logged()
 		if i := slices.IndexFunc(logged, found); i >= 0 {
 			return logged[i], nil
 		}
 		select {
 		case <-ctx.Done():
 			return LogEntry{}, ctx.Err()
-		case <-r.Collector.Exited():
-			return LogEntry{}, fmt.Errorf("the collector exited before %s", what)
+		case <-m.Exited():
+			return LogEntry{}, fmt.Errorf("%s exited before %s:\n%s", m.Name(), what, lastLines(m.Log(), 5))
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
 }
 
-// StopCounting stops the load: it sends the collector SIGTERM, which stops the
-// receiver at once and then drains the pipeline, snapshotting it meanwhile (for
-// observe, when set), and kills it when it has not exited within timeout (the
-// stop bound, Settings.StopBound). It returns the exact counts of the stopped
-// collector's log, and the last snapshot.
+// StopCounting stops the load: it sends every collector SIGTERM, which stops
+// its receiver at once and then drains its pipeline, snapshotting the run
+// meanwhile (for observe, when set), and kills those that have not exited
+// within timeout (the stop bound, Settings.StopBound). It returns the exact
+// counts of the stopped collectors' logs, summed, and the last snapshot.
 func (r *Run) StopCounting(ctx context.Context, timeout time.Duration, observe func(Snapshot)) (Final, Snapshot, error) {
-	if err := r.Collector.Terminate(); err != nil {
-		return Final{}, Snapshot{}, err
+	for _, m := range r.Members {
+		if err := m.Terminate(); err != nil {
+			return Final{}, Snapshot{}, err
+		}
 	}
+	all := make(chan struct{})
+	go func() {
+		for _, m := range r.Members {
+			<-m.Exited()
+		}
+		close(all)
+	}()
 	var last Snapshot
 	deadline := time.After(timeout)
-	killed := false
-	for exited := false; !exited; {
+	killed := make([]bool, len(r.Members))
+	for done := false; !done; {
 		select {
-		case <-r.Collector.Exited():
-			exited = true
+		case <-all:
+			done = true
 		case <-deadline:
-			_, _ = r.Collector.Wait(0)
-			killed, exited = true, true
+			for i, m := range r.Members {
+				select {
+				case <-m.Exited():
+				default:
+					m.Kill()
+					killed[i] = true
+				}
+			}
+			<-all
+			done = true
 		case <-time.After(500 * time.Millisecond):
 			if s, err := r.Snapshot(ctx); err == nil {
 				last = s
@@ -242,21 +372,64 @@ func (r *Run) StopCounting(ctx context.Context, timeout time.Duration, observe f
 			}
 		}
 	}
-	final, err := FinalCounts(r.Collector.Logged(), last, killed)
-	if err == nil && !killed && r.Collector.ExitCode() != 0 {
-		err = fmt.Errorf("the collector exited with code %d:\n%s", r.Collector.ExitCode(), lastLines(r.Collector.Log(), 5))
+	var finals []Final
+	var errs []error
+	for i, m := range r.Members {
+		f, err := FinalCounts(m.Logged(), last.Of(i), killed[i])
+		if err == nil && !killed[i] && m.ExitCode() != 0 {
+			err = fmt.Errorf("exited with code %d:\n%s", m.ExitCode(), lastLines(m.Log(), 5))
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", m.Name(), err))
+		}
+		finals = append(finals, f)
 	}
-	return final, last, err
+	return SumFinals(finals), last, errors.Join(errs...)
 }
 
-// Instances is the range of instances the receiver generates, [first, first+n),
-// as its start log line says.
-func (r *Run) Instances(ctx context.Context) (first, n int64, err error) {
-	e, err := r.waitLogged(ctx, "its receiver started", func(e LogEntry) bool { return e.FirstInstance != "" && e.LastInstance != "" })
-	if err != nil {
-		return 0, 0, err
+// Generated is what the receiver generates, as its start line says: its range
+// of instances [First, First+Instances), and what the backend stores them under.
+type Generated struct {
+	First, Instances  int64
+	Names             []string
+	SeriesPerInstance int
+	// SamplesPerPoint converts the exporter's data points into samples: a
+	// classic histogram's point is its B + 3 samples.
+	SamplesPerPoint float64
+}
+
+// Generated waits for the receivers' start lines and reads them: the members'
+// ranges of instances, which follow each other, as one.
+func (r *Run) Generated(ctx context.Context) (Generated, error) {
+	var all Generated
+	for i, m := range r.Members {
+		e, err := waitLogged(ctx, m, "its receiver started", func(e LogEntry) bool { return e.FirstInstance != "" && e.LastInstance != "" })
+		if err != nil {
+			return Generated{}, err
+		}
+		g, err := e.Generated()
+		if err != nil {
+			return Generated{}, err
+		}
+		if i == 0 {
+			all = g
+			continue
+		}
+		if g.First != all.First+all.Instances {
+			return Generated{}, fmt.Errorf("%s writes the instances from I%010d, not from I%010d after the others", m.Name(), g.First, all.First+all.Instances)
+		}
+		all.Instances += g.Instances
 	}
+	return all, nil
+}
+
+// Generated reads a receiver's start line.
+func (e LogEntry) Generated() (Generated, error) {
 	first, err1 := strconv.ParseInt(strings.TrimPrefix(e.FirstInstance, "I"), 10, 64)
 	last, err2 := strconv.ParseInt(strings.TrimPrefix(e.LastInstance, "I"), 10, 64)
-	return first, last - first + 1, errors.Join(err1, err2)
+	g := Generated{First: first, Instances: last - first + 1, Names: StoredNames(e.Metrics), SeriesPerInstance: max(e.SeriesPerInstance, 2), SamplesPerPoint: 1}
+	if len(e.Metrics) > 0 && e.SeriesPerInstance > 0 {
+		g.SamplesPerPoint = float64(e.SeriesPerInstance) / float64(len(e.Metrics))
+	}
+	return g, errors.Join(err1, err2)
 }

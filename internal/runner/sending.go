@@ -37,7 +37,7 @@ type Sending struct {
 
 // AnalyzeSending computes a window's Sending with the settings it ran with.
 func AnalyzeSending(m Measurement, s Settings) Sending {
-	batchers := s.Batchers()
+	batchers := s.Batchers() * max(s.Collectors, 1)
 	out := Sending{Requests: m.Requests(), Batches: m.Batches, InFlight: max(s.Sink, 1) * batchers}
 	if out.Requests == 0 || m.Seconds <= 0 {
 		return out
@@ -49,11 +49,11 @@ func AnalyzeSending(m Measurement, s Settings) Sending {
 		rounds := math.Ceil(out.Requests / out.Batches / float64(max(s.Sink, 1)))
 		out.PathBusy = math.Min(1, out.Batches*rounds*out.MeanLatency/(m.Seconds*float64(batchers)))
 	}
-	if out.SamplesPerRequest > 0 && out.MeanLatency > 0 && s.BatchSize > 0 {
-		out.RequestsPerBatch = int(math.Ceil(float64(s.BatchSize) / out.SamplesPerRequest))
+	if batch := float64(s.BatchSize) * s.perPoint(); out.SamplesPerRequest > 0 && out.MeanLatency > 0 && batch > 0 {
+		out.RequestsPerBatch = int(math.Ceil(batch / out.SamplesPerRequest))
 		rounds := math.Ceil(float64(out.RequestsPerBatch) / float64(max(s.Sink, 1)))
-		out.Ceiling = float64(s.BatchSize*batchers) / (rounds * out.MeanLatency)
-		out.WholeBatch = float64(s.BatchSize*batchers) / out.MeanLatency
+		out.Ceiling = batch * float64(batchers) / (rounds * out.MeanLatency)
+		out.WholeBatch = batch * float64(batchers) / out.MeanLatency
 	}
 	return out
 }

@@ -33,6 +33,11 @@ type Settings struct {
 	MaxRetry       time.Duration `json:"max_retry_time_ns"`
 	Queue          bool          `json:"queue_enabled"`
 	QueueSize      int           `json:"queue_size"`
+	// SamplesPerPoint converts the batch processor's and the exporter's data
+	// points into samples (Generated.SamplesPerPoint; 1 in the seed shape).
+	SamplesPerPoint float64 `json:"samples_per_point"`
+	// Collectors is how many collectors run with these settings side by side.
+	Collectors int `json:"collectors"`
 }
 
 // The shipped configuration's variables that Settings reads.
@@ -55,7 +60,7 @@ func SettingsOf(env map[string]string) (Settings, error) {
 	if err != nil {
 		return Settings{}, err
 	}
-	s := Settings{Env: map[string]string{}}
+	s := Settings{Env: map[string]string{}, SamplesPerPoint: 1, Collectors: 1}
 	for k, v := range env {
 		if !strings.HasPrefix(k, secretPrefix) {
 			s.Env[k] = v
@@ -107,6 +112,14 @@ func (s Settings) Lag() time.Duration { return s.BatchTimeout + 500*time.Millise
 
 // maxPayloadSamples is the receiver's largest payload (its maxPayloadSamples).
 const maxPayloadSamples = 4096
+
+// perPoint is SamplesPerPoint, 1 when not set.
+func (s Settings) perPoint() float64 {
+	if s.SamplesPerPoint <= 0 {
+		return 1
+	}
+	return s.SamplesPerPoint
+}
 
 // Batchers is the batches a collector exports at once: the batch processor keeps
 // one batcher per generator worker (metadata_keys: [dummymetrics_shard]).

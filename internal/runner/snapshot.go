@@ -5,16 +5,22 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
-// Snapshot is every counter a run reads, at one moment: the collector's telemetry
-// and resource usage and, when the run started its own Prometheus, Prometheus's.
+// Snapshot is every counter a run reads, at one moment: the collectors'
+// telemetry and resource usage and, when the run started its own Prometheus,
+// Prometheus's. With several collectors, Collector holds all their series, each
+// labelled with its collector's index (Of picks one out), and CollectorUsage
+// their sum.
 type Snapshot struct {
 	At              time.Time
 	Collector       Metrics
 	CollectorUsage  Usage
+	Members         []Usage
 	Prometheus      Metrics // nil against a remote backend
 	PrometheusUsage Usage
 	// MachineBusy is the CPU time every process of the machine used, and
@@ -25,24 +31,57 @@ type Snapshot struct {
 	RunnerCPU       time.Duration
 }
 
-// Snapshot reads the counters now. Each scrape is bounded, since a loaded machine
-// can be slow to answer. Usage comes from the processes' own telemetry; the peak
-// resident memory is the largest of the run's snapshots.
+// Of is collector i's share of the snapshot.
+func (s Snapshot) Of(i int) Snapshot {
+	out := s
+	if s.Collector != nil {
+		out.Collector = s.Collector.Only(i)
+	}
+	if i < len(s.Members) {
+		out.CollectorUsage = s.Members[i]
+	}
+	out.Members = nil
+	return out
+}
+
+// Snapshot reads the counters now, the collectors side by side. Each scrape is
+// bounded, since a loaded machine can be slow to answer. Usage comes from the
+// processes' own telemetry; each collector's peak resident memory is the
+// largest of the run's snapshots.
 func (r *Run) Snapshot(ctx context.Context) (Snapshot, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	s := Snapshot{At: time.Now(), RunnerCPU: selfCPU()}
+	s := Snapshot{At: time.Now(), RunnerCPU: selfCPU(), Members: make([]Usage, len(r.Members))}
 	s.MachineBusy, s.MachineMeasured = machineBusy()
-	var err error
-	if s.Collector, err = r.Collector.Telemetry(ctx); err != nil {
-		return s, fmt.Errorf("the collector's telemetry: %w", err)
+	scrapes := make([]Metrics, len(r.Members))
+	errs := make([]error, len(r.Members))
+	var wg sync.WaitGroup
+	for i, m := range r.Members {
+		wg.Go(func() {
+			var err error
+			if scrapes[i], err = m.Telemetry(ctx); err != nil {
+				errs[i] = fmt.Errorf("%s's telemetry: %w", m.Name(), err)
+			}
+		})
 	}
-	s.CollectorUsage = telemetryUsage(s.Collector, metricCollectorCPU, metricCollectorRSS)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return s, err
+	}
 	r.mu.Lock()
-	r.peakRSS = max(r.peakRSS, s.CollectorUsage.RSS)
-	s.CollectorUsage.PeakRSS = r.peakRSS
+	for i, m := range scrapes {
+		u := telemetryUsage(m, metricCollectorCPU, metricCollectorRSS)
+		r.peakRSS[i] = max(r.peakRSS[i], u.RSS)
+		u.PeakRSS = r.peakRSS[i]
+		s.Members[i] = u
+		s.CollectorUsage.CPU += u.CPU
+		s.CollectorUsage.RSS += u.RSS
+		s.CollectorUsage.PeakRSS += u.PeakRSS
+	}
 	r.mu.Unlock()
+	s.Collector = merge(scrapes)
 	if r.Prometheus != nil {
+		var err error
 		if s.Prometheus, err = Scrape(ctx, r.Prometheus.URL+"/metrics"); err != nil {
 			return s, fmt.Errorf("prometheus's telemetry: %w", err)
 		}

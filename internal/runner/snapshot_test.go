@@ -41,7 +41,8 @@ func (f *fakeCollector) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 func runOf(t *testing.T, h http.Handler) *Run {
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &Run{Collector: &Collector{process: &process{name: "the collector", exited: make(chan struct{})}, TelemetryURL: srv.URL}}
+	c := &Collector{process: &process{name: "the collector", exited: make(chan struct{})}, TelemetryURL: srv.URL}
+	return &Run{Collector: c, Members: []Member{c}, peakRSS: make([]int64, 1)}
 }
 
 // TestSnapshotWithoutProc reads the collector's usage from its telemetry, the
@@ -81,4 +82,21 @@ func TestWatchGivesUpWhenSnapshotsFail(t *testing.T) {
 	require.ErrorContains(t, err, "503")
 	assert.Positive(t, failures)
 	assert.Less(t, time.Since(began), 10*time.Second)
+}
+
+// TestSnapshotOfSeveralCollectors merges the collectors' telemetry: sums over
+// all of them, and each one's share again with Of.
+func TestSnapshotOfSeveralCollectors(t *testing.T) {
+	one, two := runOf(t, &fakeCollector{}), runOf(t, &fakeCollector{})
+	r := &Run{Members: []Member{one.Members[0], two.Members[0]}, peakRSS: make([]int64, 2)}
+	_, err := two.Members[0].Telemetry(t.Context()) // the second collector is a scrape ahead
+	require.NoError(t, err)
+	s, err := r.Snapshot(t.Context())
+	require.NoError(t, err)
+	assert.Equal(t, 3*time.Second, s.CollectorUsage.CPU, "1 s and 2 s")
+	assert.InDelta(t, 3, s.Collector.Sum(metricCollectorCPU, nil), 0)
+	assert.InDelta(t, 1, s.Of(0).Collector.Sum(metricCollectorCPU, nil), 0)
+	assert.InDelta(t, 2, s.Of(1).Collector.Sum(metricCollectorCPU, nil), 0)
+	assert.Equal(t, int64(300<<20), s.Of(1).CollectorUsage.RSS)
+	assert.Equal(t, int64(400<<20), s.CollectorUsage.RSS, "summed")
 }

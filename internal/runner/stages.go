@@ -13,21 +13,41 @@ import (
 )
 
 // Stage is one step of a load test's schedule: a rate held, or ramped linearly
-// from From to To, over Duration. Rates are samples per second of one collector.
+// from From to To, over Duration. From and To are samples per second of one
+// collector, or, with an Interval (the scrape shape), active series.
 type Stage struct {
 	Duration time.Duration `json:"duration_ns"`
-	From     float64       `json:"from_samples_per_second"`
-	To       float64       `json:"to_samples_per_second"`
+	From     float64       `json:"from"`
+	To       float64       `json:"to"`
+	Interval time.Duration `json:"interval_ns,omitempty"`
 }
 
-// Target is the stage's mean rate: what it offers in all, per second.
-func (s Stage) Target() float64 { return (s.From + s.To) / 2 }
+// Target is the stage's mean rate in samples per second: what it offers in all,
+// per second.
+func (s Stage) Target() float64 {
+	if s.Interval > 0 {
+		return s.TargetSeries() / s.Interval.Seconds()
+	}
+	return (s.From + s.To) / 2
+}
+
+// TargetSeries is the stage's mean active series (0 in the seed shape).
+func (s Stage) TargetSeries() float64 {
+	if s.Interval <= 0 {
+		return 0
+	}
+	return (s.From + s.To) / 2
+}
 
 func (s Stage) String() string {
-	if s.From == s.To {
-		return fmt.Sprintf("%s at %s/s", s.Duration, formatRate(s.From))
+	unit := "/s"
+	if s.Interval > 0 {
+		unit = " active series"
 	}
-	return fmt.Sprintf("%s ramping %s/s to %s/s", s.Duration, formatRate(s.From), formatRate(s.To))
+	if s.From == s.To {
+		return fmt.Sprintf("%s at %s%s", s.Duration, formatRate(s.From), unit)
+	}
+	return fmt.Sprintf("%s ramping %s%s to %s%s", s.Duration, formatRate(s.From), unit, formatRate(s.To), unit)
 }
 
 // ParseStages parses comma-separated DURATION:RATE (hold) and DURATION:FROM-TO
@@ -100,16 +120,3 @@ func CheckStages(stages []Stage, instances int) error {
 	return errors.Join(errs...)
 }
 
-// StagesConfig is the receiver's configuration of the schedule, as a yaml:
-// overlay: the stages, then nothing more.
-func StagesConfig(stages []Stage) string {
-	items := make([]string, len(stages))
-	for i, s := range stages {
-		items[i] = fmt.Sprintf("{duration: %s, rate: %s", s.Duration, formatRate(s.From))
-		if s.To != s.From {
-			items[i] += ", ramp_to: " + formatRate(s.To)
-		}
-		items[i] += "}"
-	}
-	return "yaml:receivers::dummymetrics: {stages: [" + strings.Join(items, ", ") + "], after_stages: stop}"
-}

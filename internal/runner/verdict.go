@@ -35,7 +35,13 @@ type StageResult struct {
 	Stage                  Stage              `json:"stage"`
 	TargetSamplesPerSecond float64            `json:"target_samples_per_second"`
 	SentSamplesPerSecond   float64            `json:"acknowledged_samples_per_second"`
-	Latency                Quantiles          `json:"latency_seconds"`
+	// The scrape shape: the active series the stage asked for on average, those
+	// the backend took (acknowledged samples/s × the interval), and the series
+	// created per second (churn, growth).
+	TargetActiveSeries     float64   `json:"target_active_series,omitempty"`
+	ActiveSeries           float64   `json:"active_series,omitempty"`
+	SeriesCreatedPerSecond float64   `json:"series_created_per_second,omitempty"`
+	Latency                Quantiles `json:"latency_seconds"`
 	Responses              map[string]float64 `json:"responses"`
 	// Causes counts the failed write attempts by what the backend said.
 	Causes map[string]float64 `json:"rejections_by_cause,omitempty"`
@@ -60,6 +66,24 @@ type StageResult struct {
 	Sending          Sending     `json:"sending"`
 	Freshness        *Quantiles  `json:"freshness_seconds,omitempty"`
 	Measurement      Measurement `json:"measurement"`
+	// Collectors are the stage's figures per collector, when several ran.
+	Collectors []CollectorResult `json:"collectors,omitempty"`
+}
+
+// CollectorResult is one collector's share of a stage.
+type CollectorResult struct {
+	Name                   string  `json:"name"`
+	TargetSamplesPerSecond float64 `json:"target_samples_per_second"`
+	SentSamplesPerSecond   float64 `json:"acknowledged_samples_per_second"`
+	ShortfallSamples       float64 `json:"shortfall_samples"`
+	RejectedSamples        float64 `json:"rejected_samples"`
+	LostSamples            float64 `json:"lost_samples"`
+	Cores                  float64 `json:"cores"`
+	PeakRSS                int64   `json:"peak_rss_bytes"`
+	// CollectorLimit names what held it back when it fell behind while the
+	// backend answered in time; empty when it kept up.
+	CollectorLimit string `json:"collector_limit,omitempty"`
+	Advice         string `json:"advice,omitempty"`
 }
 
 // Limit is the first stage that failed, and why.
@@ -73,7 +97,12 @@ type Limit struct {
 
 // Verdict is what a load test found.
 type Verdict struct {
-	SustainedSamplesPerSecond float64       `json:"sustained_samples_per_second"`
+	// Collectors is how many collectors wrote, side by side.
+	Collectors                int     `json:"collectors"`
+	SustainedSamplesPerSecond float64 `json:"sustained_samples_per_second"`
+	// SustainedActiveSeries is, in the scrape shape, the active series of the
+	// passing stage of the highest target.
+	SustainedActiveSeries float64 `json:"sustained_active_series,omitempty"`
 	Limit                     Limit         `json:"limit"`
 	Stages                    []StageResult `json:"stages"`
 	// Outside is what happened outside the stages' windows, until the collector stopped.
@@ -110,7 +139,11 @@ func Judge(stage Stage, m Measurement, causes map[string]float64, slo SLO, s Set
 		Stage: stage, TargetSamplesPerSecond: stage.Target(), SentSamplesPerSecond: m.StageRate(m.Acknowledged),
 		Latency: m.Latency, Responses: m.Responses, Causes: causes, RejectedSamples: m.Rejected, LostSamples: m.Lost(),
 		ShortfallSamples: m.Shortfall, HeldBackSeconds: m.HeldBackSeconds, CollectorCores: m.StageRate(m.CollectorCPU),
+		TargetActiveSeries: stage.TargetSeries(), SeriesCreatedPerSecond: m.StageRate(m.SeriesCreated),
 		Sending: AnalyzeSending(m, s), Measurement: m,
+	}
+	if stage.Interval > 0 { // what the backend took, in series at the interval
+		r.ActiveSeries = r.SentSamplesPerSecond * stage.Interval.Seconds()
 	}
 	errorRatio := m.ErrorRatio()
 	switch {
@@ -187,6 +220,7 @@ func Decide(stages []StageResult) Verdict {
 	}
 	if best >= 0 {
 		v.SustainedSamplesPerSecond = stages[best].SentSamplesPerSecond
+		v.SustainedActiveSeries = stages[best].ActiveSeries
 	}
 	v.Passed = v.Limit.Stage == 0
 	return v
@@ -215,6 +249,9 @@ func (v Verdict) Summary() string {
 	s := "no stage passed"
 	if v.SustainedSamplesPerSecond > 0 {
 		s = "sustained " + FormatCount(v.SustainedSamplesPerSecond) + " samples/s"
+		if v.SustainedActiveSeries > 0 {
+			s += " over " + FormatCount(v.SustainedActiveSeries) + " active series"
+		}
 	}
 	switch {
 	case v.Limit.Stage > 0:

@@ -102,7 +102,7 @@ func TestLivePage(t *testing.T) {
 		untilMs, _ := strconv.ParseInt(until, 10, 64)
 		startedMs, _ := strconv.ParseInt(started, 10, 64)
 		at := time.UnixMilli(untilMs)
-		storedAt, err := q.Scalar(t.Context(), runner.StoredIn(0, 60, at.Sub(time.UnixMilli(startedMs))), at)
+		storedAt, err := q.Scalar(t.Context(), runner.StoredIn(nil, 0, 60, at.Sub(time.UnixMilli(startedMs))), at)
 		require.NoError(t, err)
 
 		assert.GreaterOrEqual(t, pageSent, sentBefore, "acknowledged, against the collector before")
