@@ -156,7 +156,7 @@ func run(args []string, stdout io.Writer) int {
 func measure(ctx context.Context, o *options, p Point, logPath string, out io.Writer) Result {
 	res := Result{Point: p}
 	opts := runner.Options{
-		Backend:   o.backend,
+		Backend: o.backend,
 		Collector: runner.CollectorOptions{Env: p.Env(o.env), LogPath: logPath,
 			Configs: append(append([]string{"collector-config-detailed.yaml"}, p.Mode.overlays(p.SinkParallelism)...), p.Pace.overlays()...)},
 	}

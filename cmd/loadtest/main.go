@@ -46,12 +46,12 @@ type options struct {
 	// collectors run side by side on this machine, each with its own instances.
 	collectors int
 	gen, sink  int
-	slo       runner.SLO
-	env       map[string]string
-	out       string
-	progress  time.Duration
-	keepGoing bool
-	offset    int64
+	slo        runner.SLO
+	env        map[string]string
+	out        string
+	progress   time.Duration
+	keepGoing  bool
+	offset     int64
 	// The read-back: how often the canary writes, how long to wait once it is
 	// visible, the most samples one query may read, the prices of a managed backend.
 	canaryEvery, settle     time.Duration

@@ -30,9 +30,9 @@ type Measurement struct {
 	// acknowledged (sent), failed and dropped-at-the-queue counts. The collector's
 	// log splits the failed into rejected by the backend (it answered with an
 	// error status) and unanswered (AddFailures); docs/counters.md has the words.
-	Emitted       float64 `json:"emitted_samples"`
-	Refused       float64 `json:"refused_samples"`
-	Sent          float64 `json:"sent_samples"`
+	Emitted float64 `json:"emitted_samples"`
+	Refused float64 `json:"refused_samples"`
+	Sent    float64 `json:"sent_samples"`
 	// Acknowledged is Sent, or in a load test's stage what the stage emitted less
 	// what its window lost or had rejected (Plan.Measure).
 	Acknowledged  float64 `json:"acknowledged_samples"`

@@ -119,4 +119,3 @@ func CheckStages(stages []Stage, instances int) error {
 	}
 	return errors.Join(errs...)
 }
-

@@ -32,16 +32,16 @@ var DefaultSLO = SLO{AckRatio: 0.95, P99: time.Second, ErrorRatio: 0.01, Lost: 0
 
 // StageResult is one stage of a verdict.
 type StageResult struct {
-	Stage                  Stage              `json:"stage"`
-	TargetSamplesPerSecond float64            `json:"target_samples_per_second"`
-	SentSamplesPerSecond   float64            `json:"acknowledged_samples_per_second"`
+	Stage                  Stage   `json:"stage"`
+	TargetSamplesPerSecond float64 `json:"target_samples_per_second"`
+	SentSamplesPerSecond   float64 `json:"acknowledged_samples_per_second"`
 	// The scrape shape: the active series the stage asked for on average, those
 	// the backend took (acknowledged samples/s × the interval), and the series
 	// created per second (churn, growth).
-	TargetActiveSeries     float64   `json:"target_active_series,omitempty"`
-	ActiveSeries           float64   `json:"active_series,omitempty"`
-	SeriesCreatedPerSecond float64   `json:"series_created_per_second,omitempty"`
-	Latency                Quantiles `json:"latency_seconds"`
+	TargetActiveSeries     float64            `json:"target_active_series,omitempty"`
+	ActiveSeries           float64            `json:"active_series,omitempty"`
+	SeriesCreatedPerSecond float64            `json:"series_created_per_second,omitempty"`
+	Latency                Quantiles          `json:"latency_seconds"`
 	Responses              map[string]float64 `json:"responses"`
 	// Causes counts the failed write attempts by what the backend said.
 	Causes map[string]float64 `json:"rejections_by_cause,omitempty"`
@@ -102,9 +102,9 @@ type Verdict struct {
 	SustainedSamplesPerSecond float64 `json:"sustained_samples_per_second"`
 	// SustainedActiveSeries is, in the scrape shape, the active series of the
 	// passing stage of the highest target.
-	SustainedActiveSeries float64 `json:"sustained_active_series,omitempty"`
-	Limit                     Limit         `json:"limit"`
-	Stages                    []StageResult `json:"stages"`
+	SustainedActiveSeries float64       `json:"sustained_active_series,omitempty"`
+	Limit                 Limit         `json:"limit"`
+	Stages                []StageResult `json:"stages"`
 	// Outside is what happened outside the stages' windows, until the collector stopped.
 	Outside  *Outside  `json:"outside_stages,omitempty"`
 	ReadBack *ReadBack `json:"read_back,omitempty"`
