@@ -31,9 +31,11 @@ type Options struct {
 	// Collectors is how many collectors to start on this machine (1 when 0),
 	// collector k with GENERATOR_REPLICA_INDEX k, so that each writes its own
 	// instances. StartMembers, when set, starts them elsewhere instead (a
-	// Kubernetes Job), with the configuration and environment Start made.
+	// Kubernetes Job), with the configuration and environment Start made
+	// (configs: files of the repository, absolute paths and yaml: snippets, in
+	// order), and returns what removes them, which Close calls.
 	Collectors   int
-	StartMembers func(ctx context.Context, configs []string, env map[string]string) ([]Member, error)
+	StartMembers func(ctx context.Context, configs []string, env map[string]string) ([]Member, func(), error)
 }
 
 // Run is collectors writing to a backend: the three steps of every command that
@@ -50,6 +52,7 @@ type Run struct {
 
 	mu      sync.Mutex
 	peakRSS []int64 // each member's, over the snapshots
+	cleanup func()  // removes members started elsewhere
 }
 
 // Start checks the backend (or starts the local Prometheus), then starts the collector.
@@ -95,7 +98,7 @@ func Start(ctx context.Context, opts Options) (*Run, error) {
 	}
 	col.Configs = append(append([]string{col.Base}, col.Configs...), r.Backend.collectorConfigs(col.Env)...)
 	if opts.StartMembers != nil {
-		if r.Members, err = opts.StartMembers(ctx, col.Configs, col.Env); err != nil {
+		if r.Members, r.cleanup, err = opts.StartMembers(ctx, col.Configs, col.Env); err != nil {
 			r.Close()
 			return nil, err
 		}
@@ -228,8 +231,12 @@ func (r *Run) exited() (exited <-chan struct{}, which func() Member, stop func()
 	return anyExit, func() Member { return first }, func() { close(done) }
 }
 
-// Close stops the local Prometheus, if any.
+// Close removes the members started elsewhere and stops the local Prometheus, if any.
 func (r *Run) Close() {
+	if r.cleanup != nil {
+		r.cleanup()
+		r.cleanup = nil
+	}
 	if r.Prometheus != nil {
 		_ = r.Prometheus.Stop()
 	}
