@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -177,3 +178,19 @@ func (s *Sink) Requests() int64 { return s.requests.Load() }
 func (s *Sink) Rejected() int64 { return s.rejected.Load() }
 func (s *Sink) Bytes() int64    { return s.bytes.Load() }
 func (s *Sink) RawBytes() int64 { return s.rawBytes.Load() }
+
+// SlowWhere delays by delay the writes that carry a series match accepts, and
+// passes every other request on at once: one writer of several starved, as a
+// collector in a far zone or behind a slow proxy would be.
+func SlowWhere(match func(Series) bool, delay time.Duration, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if req, err := Decode(r); isWrite(r) && err == nil && slices.ContainsFunc(req.Series, match) {
+			select {
+			case <-time.After(delay):
+			case <-r.Context().Done():
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
