@@ -37,6 +37,7 @@ func main() {
 // options are the parsed flags.
 type options struct {
 	matrix           Matrix
+	collectors       int
 	backend          runner.Backend
 	env              map[string]string
 	warmup, duration time.Duration
@@ -60,6 +61,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	o := &options{}
 	fs.DurationVar(&o.warmup, "warmup", 10*time.Second, "warm-up before measuring each point")
 	fs.DurationVar(&o.duration, "duration", 20*time.Second, "measurement window of each point (10m for a soak run)")
+	fs.IntVar(&o.collectors, "collectors", 1, "collectors per point, side by side on this machine, each with its own instances: the figures are their sum")
 	fs.DurationVar(&o.progress, "progress", 5*time.Second, "how often to print progress")
 	fs.DurationVar(&o.oooWindow, "ooo-window", 10*time.Minute, "the local Prometheus's out-of-order window in unordered mode")
 	fs.StringVar(&o.outRoot, "out", "results", "folder that gets a <timestamp> folder of results")
@@ -84,6 +86,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.env, err = ParseEnv(envFlags); err != nil {
 		errs = append(errs, err)
+	}
+	if o.collectors < 1 || o.collectors > 64 {
+		errs = append(errs, fmt.Errorf("-collectors %d: between 1 and 64", o.collectors))
 	}
 	if o.duration < time.Second {
 		errs = append(errs, fmt.Errorf("-duration %s: at least 1s", o.duration))
@@ -199,7 +204,8 @@ func measure(ctx context.Context, o *options, p Point, logPath string, out io.Wr
 	res.Measurement = runner.Measure(runner.Window{From: from, To: to})
 	res.Measurement.AddFailures(log, from.At, to.At, 1)
 	res.LogProblems = len(log.Problems())
-	if settings, err := runner.SettingsOf(p.Env(o.env)); err == nil && runner.GeneratorLimited(res.Measurement, runner.DefaultSLO, p.SinkParallelism) {
+	if settings, err := runner.SettingsOf(p.Env(o.env)); err == nil && runner.GeneratorLimited(res.Measurement, runner.DefaultSLO, p.SinkParallelism*o.collectors) {
+		settings.Collectors = o.collectors
 		res.LimitedBy, _ = runner.CollectorLimit(res.Measurement, settings)
 	}
 	return res
