@@ -165,6 +165,10 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	return o, errors.Join(errs...)
 }
 
+// reportPoints is the most chart points the report keeps: a run of hours holds
+// as many as a run of minutes.
+const reportPoints = 2000
+
 // perCollector is each collector's share of the stages: they are the total.
 func perCollector(stages []runner.Stage, collectors int) []runner.Stage {
 	out := slices.Clone(stages)
@@ -203,7 +207,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	t := &test{o: o, out: stdout, errOut: stderr}
 	verdict, err := t.run(ctx)
 	if t.dir != "" {
-		if werr := writeReport(t.dir, o, verdict, t.snaps, t.start); werr != nil {
+		if werr := writeReport(t.dir, o, verdict, t.points()); werr != nil {
 			fmt.Fprintln(stderr, "loadtest: writing the report:", werr)
 			err = errors.Join(err, werr)
 		} else {
@@ -238,7 +242,8 @@ type test struct {
 	generated   runner.Generated
 	// launched is when the collector was started, start when its schedule began.
 	launched, start time.Time
-	snaps           []runner.Snapshot
+	// rec keeps the chart points of the run, not its snapshots, however long it runs.
+	rec *runner.Recorder
 	lastPrint       time.Time
 }
 
@@ -319,6 +324,7 @@ func (t *test) run(ctx context.Context) (runner.Verdict, error) {
 	}
 	settings.SamplesPerPoint = t.generated.SamplesPerPoint
 	t.plan = runner.Plan{Stages: o.stages, Start: t.start, Settings: settings, SLO: o.slo}
+	t.rec = runner.NewRecorder(t.start, 5*time.Second, reportPoints)
 	fmt.Fprintf(t.out, "Load test against %s%s: %d stages, %s in all; results in %s\n", r.Backend.WriteURL, r.Backend.Describe(), len(o.stages), t.plan.Duration(), dir)
 	t.printReadBackCost()
 	canary, err := r.Backend.NewCanary(r.Querier, runner.CanaryRun(filepath.Base(dir)))
@@ -344,7 +350,7 @@ func (t *test) run(ctx context.Context) (runner.Verdict, error) {
 	stopCanary()
 	<-canaryDone
 	if last.Collector != nil {
-		t.snaps = append(t.snaps, last)
+		t.rec.Add(last)
 	}
 	v := runner.Decide(results)
 	v.Settings, v.Collectors = settings, o.collectors
@@ -425,9 +431,9 @@ func (t *test) readBack(ctx context.Context, canary *runner.Canary, final runner
 	if t.o.settle > 0 {
 		time.Sleep(t.o.settle)
 	}
-	var acked []runner.Acked
-	for _, s := range t.snaps {
-		acked = append(acked, runner.Acked{At: s.At, Samples: s.Collector.Sum(runner.MetricSent, nil)})
+	acked := t.rec.Acked()
+	for i := range acked { // the exporter counts data points
+		acked[i].Samples *= t.plan.Settings.SamplesPerPoint
 	}
 	plan := final.ReadBackPlan(t.launched, time.Now(), acked, t.o.maxQuerySamples, t.o.maxQuerySeries)
 	rb, err := t.r.Querier.ReadBack(ctx, plan)
@@ -455,7 +461,7 @@ func (t *test) cost(v runner.Verdict, final runner.Final, rb *runner.ReadBack) *
 // in stage i (none when i < 0).
 func (t *test) observe(i int) func(runner.Snapshot) {
 	return func(s runner.Snapshot) {
-		t.snaps = append(t.snaps, s)
+		t.rec.Add(s)
 		if t.live != nil {
 			t.live.Observe(s)
 		}
@@ -537,8 +543,16 @@ func (t *test) setStage(text string) {
 	}
 }
 
+// points are the run's chart points, none before its schedule began.
+func (t *test) points() []runner.Moment {
+	if t.rec == nil {
+		return nil
+	}
+	return t.rec.Moments()
+}
+
 func (t *test) printProgress(i int) {
-	moments := runner.Timeline(t.snaps[max(0, len(t.snaps)-6):], t.start, 5*time.Second)
+	moments := t.points()
 	if len(moments) == 0 {
 		return
 	}

@@ -19,7 +19,7 @@ import (
 
 // writeReport writes verdict.json, the charts (SVG and PNG), report.md and a
 // self-contained report.html into dir.
-func writeReport(dir string, o *options, v runner.Verdict, snaps []runner.Snapshot, start time.Time) error {
+func writeReport(dir string, o *options, v runner.Verdict, moments []runner.Moment) error {
 	js, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
@@ -27,7 +27,7 @@ func writeReport(dir string, o *options, v runner.Verdict, snaps []runner.Snapsh
 	if err := os.WriteFile(filepath.Join(dir, "verdict.json"), append(js, '\n'), 0o644); err != nil {
 		return err
 	}
-	charts := runner.TimelineCharts(runner.Timeline(snaps, start, 5*time.Second))
+	charts := runner.TimelineCharts(moments)
 	names := []string{"rates", "latency", "responses"}
 	svgs := make([]template.HTML, len(charts))
 	for i, c := range charts {

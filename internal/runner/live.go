@@ -12,7 +12,6 @@ import (
 	"math"
 	"net"
 	"net/http"
-	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -28,13 +27,14 @@ type Live struct {
 
 	mu    sync.Mutex
 	state LiveState
-	// snaps are the snapshots the next moment's span may still reach, the
-	// earliest at spanFrom; moments, the charts' points so far.
-	snaps    []Snapshot
-	spanFrom int
-	moments  []Moment
-	started  time.Time
-	srv      *http.Server
+	// points are the charts' points; charts the last ones drawn, and of how
+	// many points, so that every open tab's polls draw nothing new.
+	points  *Recorder
+	charts  []Chart
+	drawn   map[string][]byte
+	drawnAt int
+	started time.Time
+	srv     *http.Server
 	// storedRates is the read-back rate of each second since the start.
 	storedRates map[int]float64
 }
@@ -78,6 +78,7 @@ func StartLive(addr, title string) (*Live, error) {
 		return nil, fmt.Errorf("the live page's address %s: %w", addr, err)
 	}
 	lv := &Live{URL: "http://" + l.Addr().String() + "/", started: time.Now(), state: LiveState{Title: title, Problems: map[string]string{}}}
+	lv.points = NewRecorder(lv.started, 5*time.Second, livePoints)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -104,9 +105,7 @@ func (lv *Live) Start(at time.Time) {
 	// the read-back then neither overlap nor leave a gap.
 	at = at.Truncate(time.Millisecond)
 	lv.mu.Lock()
-	for i := range lv.moments {
-		lv.moments[i].Seconds += lv.started.Sub(at).Seconds()
-	}
+	lv.points.Restart(at)
 	lv.started = at
 	lv.mu.Unlock()
 	lv.Update(func(s *LiveState) { s.Started = at })
@@ -138,16 +137,18 @@ const telemetrySource = "the collector's telemetry"
 // next snapshot observed clears it.
 func (lv *Live) TelemetryFailed(err error) { lv.Problem(telemetrySource, err) }
 
+// livePoints is the most points the live page's charts hold: a run of hours
+// draws no more than one of minutes.
+const livePoints = 1000
+
 // Observe adds a snapshot of the run.
 func (lv *Live) Observe(snap Snapshot) {
 	lv.mu.Lock()
-	lv.snaps = append(lv.snaps, snap)
+	m := lv.points.Add(snap)
 	var now *Moment
-	if n := len(lv.snaps); n > 1 {
-		m, from := moment(lv.snaps, lv.spanFrom, n-1, lv.started, 5*time.Second)
-		lv.moments = append(lv.moments, m)
-		lv.snaps, lv.spanFrom = slices.Delete(lv.snaps, 0, from), 0
-		now = &m
+	if m != nil {
+		c := *m
+		now = &c
 	}
 	lv.mu.Unlock()
 	total := Window{To: snap} // from nothing: the run's totals
@@ -161,22 +162,32 @@ func (lv *Live) Observe(snap Snapshot) {
 	})
 }
 
+// chart serves one of the charts, drawn again only when there are new points.
 func (lv *Live) chart(w http.ResponseWriter, r *http.Request) {
-	lv.mu.Lock()
-	stored := lv.storedMoments(slices.Clone(lv.moments))
-	lv.mu.Unlock()
-	charts := TimelineCharts(stored)
 	index := map[string]int{"rates.svg": 0, "latency.svg": 1, "responses.svg": 2}
 	i, ok := index[r.PathValue("name")]
 	if !ok {
 		http.NotFound(w, r)
 		return
 	}
-	b, err := Render("svg", charts[i])
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
+	lv.mu.Lock()
+	moments := lv.points.Moments()
+	if lv.drawn == nil || lv.drawnAt != len(moments)+len(lv.storedRates) {
+		lv.drawn, lv.drawnAt = map[string][]byte{}, len(moments)+len(lv.storedRates)
+		lv.charts = TimelineCharts(lv.storedMoments(moments))
 	}
+	name := r.PathValue("name")
+	b, drawn := lv.drawn[name]
+	if !drawn {
+		var err error
+		if b, err = Render("svg", lv.charts[i]); err != nil {
+			lv.mu.Unlock()
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		lv.drawn[name] = b
+	}
+	lv.mu.Unlock()
 	w.Header().Set("Content-Type", "image/svg+xml")
 	w.Header().Set("Cache-Control", "no-store")
 	_, _ = w.Write(b)

@@ -13,6 +13,8 @@ import (
 // seconds before it: one point of the report's and the live page's charts.
 type Moment struct {
 	Seconds     float64            `json:"t"` // since the run's start
+	At          time.Time          `json:"at"`
+	Acked       float64            `json:"acked_total"` // the exporter's sent samples so far
 	Target      float64            `json:"target"`
 	Emitted     float64            `json:"emitted"`
 	Sent        float64            `json:"sent"`
@@ -52,11 +54,76 @@ func moment(snaps []Snapshot, from, i int, start time.Time, span time.Duration) 
 		responses[code] = m.Rate(n)
 	}
 	return Moment{
-		Seconds: snaps[i].At.Sub(start).Seconds(), Target: snaps[i].Collector.Sum(MetricTargetRate, nil),
+		Seconds: snaps[i].At.Sub(start).Seconds(), At: snaps[i].At, Acked: snaps[i].Collector.Sum(MetricSent, nil),
+		Target:  snaps[i].Collector.Sum(MetricTargetRate, nil),
 		Emitted: m.Rate(m.Emitted), Sent: m.Rate(m.Sent), Lost: m.Rate(m.Lost()), Shortfall: m.Rate(m.Shortfall),
 		Latency: m.Latency, Responses: responses, Cores: m.Rate(m.CollectorCPU),
 		RSSMiB: float64(snaps[i].CollectorUsage.RSS) / (1 << 20), QueueLength: snaps[i].Collector.Sum(MetricQueueSize, nil),
 	}, from
+}
+
+// Recorder keeps what a run's reports and live page need as the snapshots come:
+// the chart points, halved whenever there are more than maxPoints so that a run
+// of hours holds as many as a run of minutes, and only the snapshots the next
+// point's span can still reach. A long run's memory stays flat.
+type Recorder struct {
+	start     time.Time
+	span      time.Duration
+	maxPoints int
+	recent    []Snapshot
+	spanFrom  int
+	moments   []Moment
+	last      Snapshot
+}
+
+// NewRecorder records a run that began at start, each point over span.
+func NewRecorder(start time.Time, span time.Duration, maxPoints int) *Recorder {
+	return &Recorder{start: start, span: span, maxPoints: max(maxPoints, 2)}
+}
+
+// Add takes a snapshot and returns the point it makes, if any (none for the first).
+func (r *Recorder) Add(s Snapshot) *Moment {
+	r.last = s
+	r.recent = append(r.recent, s)
+	if len(r.recent) < 2 {
+		return nil
+	}
+	m, from := moment(r.recent, r.spanFrom, len(r.recent)-1, r.start, r.span)
+	r.recent, r.spanFrom = slices.Delete(r.recent, 0, from), 0
+	r.moments = append(r.moments, m)
+	if len(r.moments) > r.maxPoints {
+		// Every other point, the newest kept: the charts keep their shape.
+		kept := r.moments[:0]
+		for i := len(r.moments) % 2; i < len(r.moments); i += 2 {
+			kept = append(kept, r.moments[i])
+		}
+		r.moments = kept
+	}
+	return &r.moments[len(r.moments)-1]
+}
+
+// Restart sets the start the points count their seconds from.
+func (r *Recorder) Restart(start time.Time) {
+	for i := range r.moments {
+		r.moments[i].Seconds += r.start.Sub(start).Seconds()
+	}
+	r.start = start
+}
+
+// Moments are the points so far.
+func (r *Recorder) Moments() []Moment { return slices.Clone(r.moments) }
+
+// Last is the last snapshot added.
+func (r *Recorder) Last() Snapshot { return r.last }
+
+// Acked is what the backend had acknowledged in all at each point, for the
+// read-back to tell when samples went missing.
+func (r *Recorder) Acked() []Acked {
+	out := make([]Acked, len(r.moments))
+	for i, m := range r.moments {
+		out[i] = Acked{At: m.At, Samples: m.Acked}
+	}
+	return out
 }
 
 // TimelineCharts draws a run's moments: the rates, the write latency, and the
