@@ -211,7 +211,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "loadtest: writing the report:", werr)
 			err = errors.Join(err, werr)
 		} else {
-			fmt.Fprintf(stdout, "\nVerdict: %s\nReport: %s\n", verdict.Summary(), filepath.Join(t.dir, "report.html"))
+			fmt.Fprintf(stdout, "\nVerdict: %s\n", verdict.Headline())
+			for _, d := range verdict.Details() {
+				fmt.Fprintln(stdout, "  "+d)
+			}
+			if verdict.ReadBack != nil {
+				fmt.Fprintln(stdout, "Read back: "+verdict.ReadBack.Summary())
+			}
+			fmt.Fprintf(stdout, "Report: %s\n", filepath.Join(t.dir, "report.html"))
 		}
 	}
 	switch {

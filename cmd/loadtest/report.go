@@ -52,14 +52,18 @@ func writeReport(dir string, o *options, v runner.Verdict, moments []runner.Mome
 	if err != nil {
 		return err
 	}
+	var readBack string
+	if v.ReadBack != nil {
+		readBack = v.ReadBack.Summary()
+	}
 	err = page.Execute(f, struct {
-		Title, Summary string
-		Verdict        runner.Verdict
-		Header         []string
-		Table          [][]string
-		Cost           []string
-		Charts         []template.HTML
-	}{title(o), v.Summary(), v, tableHeader, table(v), costLines(v.Cost), svgs})
+		Title, Headline, Setup, ReadBack string
+		Verdict                          runner.Verdict
+		Details, Causes, Cost            []string
+		Header                           []string
+		Table                            [][]string
+		Charts                           []template.HTML
+	}{title(o), v.Headline(), setup(o, v), readBack, v, v.Details(), v.CauseLines(), costLines(v.Cost), tableHeader, table(v), svgs})
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -74,21 +78,48 @@ func title(o *options) string {
 	return fmt.Sprintf("Load test of %s, %s", backend, time.Now().Format("2006-01-02 15:04 MST"))
 }
 
+// setup says what ran: the collectors, the instances, the parallelism and the SLO.
+func setup(o *options, v runner.Verdict) string {
+	fleet := "One collector"
+	if v.Collectors > 1 {
+		fleet = fmt.Sprintf("%d collectors side by side", v.Collectors)
+	}
+	return fmt.Sprintf("%s of %d instances each (%s shape), generator parallelism %d, sink parallelism %d; SLO per stage: acknowledged ≥ %.0f %% of the target, "+
+		"p99 ≤ %s, ≤ %.1f %% of requests failed, ≤ %.0f samples lost. Collector settings passed: %s (the shipped defaults for the rest; verdict.json has them all).",
+		fleet, o.instances, shapeName(o.shape), o.gen, o.sink, 100*o.slo.AckRatio, o.slo.P99, 100*o.slo.ErrorRatio, o.slo.Lost, v.Settings)
+}
+
+func shapeName(s runner.Shape) string {
+	if s.Scrape {
+		return "scrape, every " + s.Interval.String()
+	}
+	return "seed"
+}
+
 var tableHeader = []string{"stage", "target/s", "acknowledged/s", "latency p50 / p90 / p99", "queryable after p50 / p99", "responses", "rejected", "lost", "shortfall", "collector cores", "verdict"}
 
-// table is the stages as rows of text.
+// table is the stages as rows of text, and under each stage of a fleet a row
+// per collector.
 func table(v runner.Verdict) [][]string {
-	rows := make([][]string, 0, len(v.Stages))
+	var rows [][]string
 	for i, s := range v.Stages {
 		verdict := "passed"
 		if !s.Passed {
-			verdict = "failed: " + s.Reason
+			verdict = "failed: " + s.Short
 		}
 		rows = append(rows, []string{
 			fmt.Sprintf("%d: %s", i+1, s.Stage), runner.FormatCount(s.TargetSamplesPerSecond), runner.FormatCount(s.SentSamplesPerSecond),
 			fmt.Sprintf("%.0f / %.0f / %.0f ms", s.Latency.P50*1e3, s.Latency.P90*1e3, s.Latency.P99*1e3), freshness(s.Freshness),
 			responses(s.Responses), runner.FormatCount(s.RejectedSamples), runner.FormatCount(s.LostSamples), runner.FormatCount(s.ShortfallSamples), fmt.Sprintf("%.2f", s.CollectorCores), verdict,
 		})
+		for _, c := range s.Collectors {
+			state := "kept up"
+			if c.CollectorLimit != "" {
+				state = "fell behind: " + c.CollectorLimit
+			}
+			rows = append(rows, []string{"↳ " + c.Name, runner.FormatCount(c.TargetSamplesPerSecond), runner.FormatCount(c.SentSamplesPerSecond), "", "", "",
+				runner.FormatCount(c.RejectedSamples), runner.FormatCount(c.LostSamples), runner.FormatCount(c.ShortfallSamples), fmt.Sprintf("%.2f", c.Cores), state})
+		}
 	}
 	return rows
 }
@@ -129,21 +160,27 @@ func responses(r map[string]float64) string {
 
 func markdown(o *options, v runner.Verdict, charts []string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# %s\n\n**Verdict: %s.**\n\n", title(o), v.Summary())
-	fmt.Fprintf(&b, "%d instances, generator parallelism %d, sink parallelism %d; SLO per stage: acknowledged ≥ %.0f %% of the target, p99 ≤ %s, ≤ %.1f %% of requests failed, ≤ %.0f samples lost.\n\n",
-		o.instances, o.gen, o.sink, 100*o.slo.AckRatio, o.slo.P99, 100*o.slo.ErrorRatio, o.slo.Lost)
-	fmt.Fprintf(&b, "Collector settings passed: %s (the shipped defaults for the rest; verdict.json has them all).\n\n", v.Settings)
+	result := "PASSED"
+	if !v.Passed {
+		result = "FAILED"
+	}
+	fmt.Fprintf(&b, "# %s\n\n**%s: %s**\n\n", title(o), result, v.Headline())
+	for _, d := range v.Details() {
+		fmt.Fprintf(&b, "- %s\n", d)
+	}
+	fmt.Fprintf(&b, "\n%s\n\n", setup(o, v))
 	b.WriteString("| " + strings.Join(tableHeader, " | ") + " |\n|" + strings.Repeat("---|", len(tableHeader)) + "\n")
 	for _, row := range table(v) {
 		b.WriteString("| " + strings.ReplaceAll(strings.Join(row, " | "), "\n", " ") + " |\n")
 	}
-	for _, s := range v.Stages {
-		for cause, n := range s.Causes {
-			fmt.Fprintf(&b, "\n- %s: %.0f failed write attempts (%s)", s.Stage, n, cause)
+	if causes := v.CauseLines(); len(causes) > 0 {
+		b.WriteString("\n**Rejected by the backend, by cause:**\n\n")
+		for _, c := range causes {
+			fmt.Fprintf(&b, "- %s\n", c)
 		}
 	}
 	if v.ReadBack != nil {
-		fmt.Fprintf(&b, "\n\n**Read back:** %s.\n", v.ReadBack.Summary())
+		fmt.Fprintf(&b, "\n**Read back:** %s.\n", v.ReadBack.Summary())
 	}
 	if lines := costLines(v.Cost); len(lines) > 0 {
 		b.WriteString("\n**Cost and quota:** " + strings.Join(lines, "; ") + ".\n")
@@ -158,18 +195,24 @@ func markdown(o *options, v runner.Verdict, charts []string) string {
 var page = template.Must(template.New("report").Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{{.Title}}</title>
 <style>
-body{font-family:system-ui,sans-serif;margin:2em;color:#222}
+body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:90em}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:right}
 th{background:#f4f4f4}td:first-child,td:last-child{text-align:left}
-.verdict{font-size:1.3em;padding:.6em;background:#eef6ee;border-left:.4em solid #2ca02c;white-space:pre-line}
+.verdict{font-size:1.4em;padding:.6em .8em;margin:0}
+.passed{background:#e8f5e9;border-left:.4em solid #2e7d32}
+.failed{background:#fdecea;border-left:.4em solid #c62828}
+#details{margin:.4em 0 1.2em 0}
 .charts svg{max-width:100%;height:auto}
 </style></head><body>
 <h1>{{.Title}}</h1>
-<p class="verdict" id="verdict">{{.Summary}}</p>
+<p class="verdict {{if .Verdict.Passed}}passed{{else}}failed{{end}}" id="verdict"><span id="headline">{{.Headline}}</span></p>
+{{if .Details}}<ul id="details">{{range .Details}}<li>{{.}}</li>{{end}}</ul>{{end}}
+<p id="setup">{{.Setup}}</p>
 <table><tr>{{range .Header}}<th>{{.}}</th>{{end}}</tr>
 {{range .Table}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>
 {{end}}</table>
-{{if .Verdict.ReadBack}}<p id="readback"><b>Read back:</b> {{.Verdict.ReadBack.Summary}}</p>{{end}}
+{{if .Causes}}<h2>Rejected by the backend, by cause</h2><ul id="causes">{{range .Causes}}<li>{{.}}</li>{{end}}</ul>{{end}}
+{{if .ReadBack}}<p id="readback"><b>Read back:</b> {{.ReadBack}}</p>{{end}}
 {{if .Cost}}<ul id="cost">{{range .Cost}}<li>{{.}}</li>{{end}}</ul>{{end}}
 <div class="charts">{{range .Charts}}{{.}}{{end}}</div>
 </body></html>

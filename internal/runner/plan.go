@@ -103,7 +103,7 @@ func (p Plan) Judge(i int, m Measurement, log Log, members []Measurement) StageR
 	share.From, share.To = share.From/float64(len(members)), share.To/float64(len(members))
 	one := p.Settings
 	one.Collectors = 1
-	var behind []string
+	var behind, names []string
 	for k, mm := range members {
 		c := CollectorResult{
 			Name: fmt.Sprintf("collector %d", k+1), TargetSamplesPerSecond: share.Target(), SentSamplesPerSecond: mm.StageRate(mm.Acknowledged),
@@ -112,12 +112,14 @@ func (p Plan) Judge(i int, m Measurement, log Log, members []Measurement) StageR
 		if GeneratorLimited(mm, p.SLO, 0) {
 			c.CollectorLimit, c.Advice = CollectorLimit(mm, one)
 			behind = append(behind, fmt.Sprintf("%s fell behind by %s samples (%s)", c.Name, FormatCount(mm.Shortfall), c.Advice))
+			names = append(names, c.Name)
 		}
 		r.Collectors = append(r.Collectors, c)
 	}
 	if r.GeneratorLimited && len(behind) > 0 && len(behind) < len(members) {
 		r.Reason = fmt.Sprintf("%d of %d collectors fell behind while the backend answered in time (p99 %s) and throttled nothing: %s",
 			len(behind), len(members), seconds(m.Latency.P99), strings.Join(behind, "; "))
+		r.Short = strings.Join(names, ", ") + " fell behind, not the backend"
 	}
 	return r
 }

@@ -56,6 +56,8 @@ type StageResult struct {
 	CollectorCores   float64 `json:"collector_cores"`
 	Passed           bool    `json:"passed"`
 	Reason           string  `json:"reason,omitempty"`
+	// Short is the reason in a few words, for a headline or a table cell.
+	Short string `json:"short_reason,omitempty"`
 	// GeneratorLimited: the collector fell behind while the backend answered in
 	// time and throttled nothing; the stage says nothing of the backend.
 	// CollectorLimit names what held it back (LimitSending, LimitExport,
@@ -93,7 +95,11 @@ type Limit struct {
 	Stage                  int     `json:"stage"`
 	TargetSamplesPerSecond float64 `json:"target_samples_per_second"`
 	Reason                 string  `json:"reason"`
+	Short                  string  `json:"short_reason,omitempty"`
 }
+
+// limitWords name the collector's limits in a headline.
+var limitWords = map[string]string{LimitSending: "latency-bound sending", LimitExport: "its export path", LimitGenerator: "its generator"}
 
 // Verdict is what a load test found.
 type Verdict struct {
@@ -148,17 +154,22 @@ func Judge(stage Stage, m Measurement, causes map[string]float64, slo SLO, s Set
 	errorRatio := m.ErrorRatio()
 	switch {
 	case errorRatio > slo.ErrorRatio:
-		r.Reason = fmt.Sprintf("%s (%.0f %% of requests)", mainCause(causes, m.Responses), 100*errorRatio)
+		r.Short = mainCause(causes, m.Responses)
+		r.Reason = fmt.Sprintf("%s (%.0f %% of requests)", r.Short, 100*errorRatio)
 	case r.LostSamples > slo.Lost:
+		r.Short = FormatCount(r.LostSamples) + " samples lost"
 		r.Reason = fmt.Sprintf("%s samples lost (unanswered %s, dropped at the queue %s, refused by the pipeline %s)",
 			FormatCount(r.LostSamples), FormatCount(m.SendFailed-m.Rejected), FormatCount(m.EnqueueFailed), FormatCount(m.Refused))
 	case m.Latency.P99 > slo.P99.Seconds():
+		r.Short = "p99 write latency " + seconds(m.Latency.P99)
 		r.Reason = fmt.Sprintf("p99 write latency %s above %s", seconds(m.Latency.P99), slo.P99)
 	case r.SentSamplesPerSecond < slo.AckRatio*r.TargetSamplesPerSecond:
+		r.Short = fmt.Sprintf("the backend acknowledged %.0f %% of it", 100*r.SentSamplesPerSecond/r.TargetSamplesPerSecond)
 		r.Reason = fmt.Sprintf("acknowledged %s samples/s, %.0f %% of the target", FormatCount(r.SentSamplesPerSecond), 100*r.SentSamplesPerSecond/r.TargetSamplesPerSecond)
 		if GeneratorLimited(m, slo, 0) {
 			r.GeneratorLimited = true
 			r.CollectorLimit, r.Advice = CollectorLimit(m, s)
+			r.Short = "the collector fell behind (" + limitWords[r.CollectorLimit] + "), not the backend"
 			r.Reason = fmt.Sprintf("the collector fell behind by %s samples while the backend answered in time (p99 %s) and throttled nothing: %s",
 				FormatCount(m.Shortfall), seconds(m.Latency.P99), r.Advice)
 		}
@@ -215,7 +226,7 @@ func Decide(stages []StageResult) Verdict {
 			best = i
 		}
 		if !s.Passed && v.Limit.Stage == 0 {
-			v.Limit = Limit{Stage: i + 1, TargetSamplesPerSecond: s.TargetSamplesPerSecond, Reason: s.Reason}
+			v.Limit = Limit{Stage: i + 1, TargetSamplesPerSecond: s.TargetSamplesPerSecond, Reason: s.Reason, Short: s.Short}
 		}
 	}
 	if best >= 0 {
@@ -265,6 +276,63 @@ func (v Verdict) Summary() string {
 		s += "\nRead back: " + v.ReadBack.Summary()
 	}
 	return s
+}
+
+// Headline is the verdict in one short sentence: what was sustained, and what
+// stopped it; Summary and Details say the rest.
+func (v Verdict) Headline() string {
+	sustained := "No stage passed"
+	if v.SustainedSamplesPerSecond > 0 {
+		sustained = "Sustained " + FormatCount(v.SustainedSamplesPerSecond) + " samples/s"
+		if v.SustainedActiveSeries > 0 {
+			sustained += " over " + FormatCount(v.SustainedActiveSeries) + " active series"
+		}
+	}
+	var s string
+	switch {
+	case v.Limit.Stage > 0:
+		s = fmt.Sprintf("%s; stopped at stage %d (%s samples/s) by %s.", sustained, v.Limit.Stage, FormatCount(v.Limit.TargetSamplesPerSecond), v.Limit.Short)
+	case v.Outside != nil && v.Outside.Problem != "":
+		s = sustained + "; every stage passed, but samples were lost or rejected outside them."
+	default:
+		s = sustained + "; every stage passed."
+	}
+	if v.ReadBack != nil && v.ReadBack.Problem != "" {
+		s += " The backend lost acknowledged samples."
+	}
+	return s
+}
+
+// Details are what the headline leaves out: the limit's whole reason, what
+// happened outside the stages, the read-back's problem.
+func (v Verdict) Details() []string {
+	var out []string
+	if v.Limit.Stage > 0 {
+		out = append(out, fmt.Sprintf("Stage %d: %s.", v.Limit.Stage, v.Limit.Reason))
+	}
+	if v.Outside != nil && v.Outside.Problem != "" {
+		out = append(out, "Outside the stages: "+v.Outside.Problem+".")
+	}
+	if v.ReadBack != nil && v.ReadBack.Problem != "" {
+		out = append(out, "Read back: "+v.ReadBack.Problem+".")
+	}
+	return out
+}
+
+// CauseLines are the failed write attempts of every stage by cause, the largest
+// share first, labelled by stage number.
+func (v Verdict) CauseLines() []string {
+	var out []string
+	for i, s := range v.Stages {
+		total := 0.0
+		for _, n := range s.Causes {
+			total += n
+		}
+		for _, c := range slices.SortedFunc(maps.Keys(s.Causes), func(a, b string) int { return cmp.Or(cmp.Compare(s.Causes[b], s.Causes[a]), strings.Compare(a, b)) }) {
+			out = append(out, fmt.Sprintf("stage %d: %s: %s failed write attempts (%.0f %%)", i+1, c, FormatCount(s.Causes[c]), 100*s.Causes[c]/total))
+		}
+	}
+	return out
 }
 
 // Cause names what a failed write attempt's answer says, from the status and the

@@ -245,7 +245,8 @@ func TestLoadTestFailsOnALossAfterTheLastStage(t *testing.T) {
 	assert.False(t, v.Passed)
 	require.NotNil(t, v.Outside)
 	assert.Regexp(t, `outside the stages' windows 0 samples were lost and [\d,]+ rejected by the backend, from \d\d:\d\d:\d\d to \d\d:\d\d:\d\d, after the last stage`, v.Outside.Problem)
-	assert.Contains(t, out, "every stage passed, but outside the stages' windows")
+	assert.Contains(t, out, "every stage passed, but samples were lost or rejected outside them")
+	assert.Contains(t, out, "Outside the stages: outside the stages' windows")
 	assert.Equal(t, "100000", v.Settings.Env["SINK_BATCH_SIZE"], "the settings are recorded")
 }
 
