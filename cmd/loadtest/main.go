@@ -250,8 +250,8 @@ type test struct {
 	// launched is when the collector was started, start when its schedule began.
 	launched, start time.Time
 	// rec keeps the chart points of the run, not its snapshots, however long it runs.
-	rec *runner.Recorder
-	lastPrint       time.Time
+	rec       *runner.Recorder
+	lastPrint time.Time
 }
 
 // run runs the test: the stages until one fails or Ctrl-C ends ctx, then stops
