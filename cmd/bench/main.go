@@ -31,6 +31,7 @@ import (
 )
 
 func main() {
+	runner.RunWatchdog()
 	os.Exit(run(os.Args[1:], os.Stdout))
 }
 

@@ -34,6 +34,7 @@ import (
 )
 
 func main() {
+	runner.RunWatchdog()
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 

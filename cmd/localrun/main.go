@@ -22,6 +22,7 @@ import (
 )
 
 func main() {
+	runner.RunWatchdog()
 	promAddr := flag.String("prometheus-addr", envOr("PROMETHEUS_ADDR", "127.0.0.1:9090"), "listen address of the local Prometheus (env PROMETHEUS_ADDR)")
 	zpagesEnv, err := strconv.ParseBool(envOr("ZPAGES", "false"))
 	if err != nil {

@@ -29,6 +29,11 @@ func startProcess(name, logPath string, echo io.Writer, env []string, bin string
 	if err != nil {
 		return nil, err
 	}
+	bin, args, env, err = watched(bin, args, env)
+	if err != nil {
+		logFile.Close()
+		return nil, err
+	}
 	cmd := exec.Command(bin, args...)
 	cmd.Env = env
 	var out io.Writer = logFile
@@ -53,9 +58,10 @@ func startProcess(name, logPath string, echo io.Writer, env []string, bin string
 // Name names the process in lines and errors.
 func (p *process) Name() string { return p.name }
 
-// Kill stops the process at once and waits for it.
+// Kill stops the process at once, its whole group (a watchdog and its child),
+// and waits for it.
 func (p *process) Kill() {
-	_ = p.cmd.Process.Kill()
+	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 	<-p.exited
 }
 
@@ -111,8 +117,7 @@ func (p *process) Wait(timeout time.Duration) (int, error) {
 	case <-p.exited:
 		return p.ExitCode(), nil
 	case <-time.After(timeout):
-		_ = p.cmd.Process.Kill()
-		<-p.exited
+		p.Kill()
 		return -1, fmt.Errorf("%s did not exit within %s and was killed", p.name, timeout)
 	}
 }

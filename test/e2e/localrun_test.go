@@ -43,9 +43,17 @@ func TestMakeRunReadsBackAtCtrlC(t *testing.T) {
 
 // TestMakeRunKilledLeavesNothingRunning kills make run's runner with SIGKILL,
 // which it cannot handle: the Prometheus and the collector it started must stop
-// anyway, rather than hold their ports and keep writing.
+// anyway, rather than hold their ports and keep writing: by the kernel's
+// parent-death signal on Linux, and by the runner's watchdog where there is
+// none (macOS), forced here.
 func TestMakeRunKilledLeavesNothingRunning(t *testing.T) {
-	lr := startLocalRun(t, nil)
+	for _, watchdog := range []string{"", "1"} {
+		t.Run("watchdog="+watchdog, func(t *testing.T) { killedLeavesNothingRunning(t, map[string]string{runner.WatchdogAlways: watchdog}) })
+	}
+}
+
+func killedLeavesNothingRunning(t *testing.T, env map[string]string) {
+	lr := startLocalRun(t, env)
 	require.Eventually(t, func() bool {
 		_, err := runner.Scrape(t.Context(), lr.telemetry)
 		return err == nil
