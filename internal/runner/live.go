@@ -29,8 +29,9 @@ type Live struct {
 	state LiveState
 	// points are the charts' points; charts the last ones drawn, and of how
 	// many points, so that every open tab's polls draw nothing new.
-	points  *Recorder
-	charts  []Chart
+	points   *Recorder
+	previous Snapshot // the last observed, for the collectors' cores
+	charts   []Chart
 	drawn   map[string][]byte
 	drawnAt int
 	started time.Time
@@ -47,10 +48,16 @@ type LiveState struct {
 	// Stage is the schedule's current stage, Verdict the verdict so far.
 	Stage   string   `json:"stage"`
 	Verdict []string `json:"verdict"`
-	// Totals since the start: from the collector's telemetry.
+	// Totals since the start: from the collector's telemetry (the exporter's
+	// counts; docs/counters.md has the words). With several collectors,
+	// Collectors has each one's, which a fleet's totals hide.
 	Emitted float64 `json:"emitted"`
 	Sent    float64 `json:"sent"`
-	Lost    float64 `json:"lost"`
+	// Failed the backend rejected or did not answer; Dropped the collector
+	// refused or dropped at its queue (the log, not read live, tells more).
+	Failed     float64         `json:"failed"`
+	Dropped    float64         `json:"dropped"`
+	Collectors []LiveCollector `json:"collectors,omitempty"`
 	// Stored is read back: the samples the backend holds with timestamps from the
 	// start to StoredUntil, summed over short windows; SeriesStored the series with
 	// a sample in the last five minutes; SeriesWritten the series the run wrote.
@@ -63,6 +70,16 @@ type LiveState struct {
 	Now *Moment `json:"now"`
 	// Problems name the sources that cannot be read, by source.
 	Problems map[string]string `json:"problems"`
+}
+
+// LiveCollector is one collector's totals, and its use now.
+type LiveCollector struct {
+	Name         string  `json:"name"`
+	Acknowledged float64 `json:"acknowledged"`
+	Failed       float64 `json:"failed"`
+	Dropped      float64 `json:"dropped"`
+	Cores        float64 `json:"cores"`
+	RSSMiB       float64 `json:"rss_mib"`
 }
 
 // StartLive serves the live page at addr (host:port; port 0 picks one), or on
@@ -152,8 +169,21 @@ func (lv *Live) Observe(snap Snapshot) {
 	}
 	lv.mu.Unlock()
 	total := Window{To: snap} // from nothing: the run's totals
+	var fleet []LiveCollector
+	if len(snap.Members) > 1 {
+		for k := range snap.Members {
+			own := Window{From: lv.previous.Of(k), To: snap.Of(k)}
+			fleet = append(fleet, LiveCollector{
+				Name: fmt.Sprintf("collector %d", k+1), Acknowledged: own.To.Collector.Sum(MetricSent, nil),
+				Failed: own.To.Collector.Sum(MetricSendFailed, nil), Dropped: Window{To: own.To}.Lost() - own.To.Collector.Sum(MetricSendFailed, nil),
+				Cores: own.Cores(own.CollectorCPU()), RSSMiB: float64(own.To.CollectorUsage.RSS) / (1 << 20),
+			})
+		}
+	}
+	lv.previous = snap
 	lv.Update(func(s *LiveState) {
-		s.Emitted, s.Lost = total.Emitted(), total.Lost()
+		s.Emitted, s.Dropped = total.Emitted(), total.Lost()-total.Collector(MetricSendFailed)
+		s.Failed, s.Collectors = total.Collector(MetricSendFailed), fleet
 		s.Sent, s.SeriesWritten = total.Collector(MetricSent), total.Collector(MetricSeriesWritten)
 		if now != nil {
 			s.Now = now

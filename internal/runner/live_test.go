@@ -71,7 +71,8 @@ func TestLive(t *testing.T) {
 	assert.True(t, s.Started.Equal(start), s.Started)
 	assert.Equal(t, "stage 1 of 3", s.Stage)
 	assert.Equal(t, []string{"stage 0 passed"}, s.Verdict)
-	assert.Equal(t, []float64{3010, 2800, 160}, []float64{s.Emitted, s.Sent, s.Lost})
+	assert.Equal(t, []float64{3010, 2800, 100, 60}, []float64{s.Emitted, s.Sent, s.Failed, s.Dropped})
+	assert.Empty(t, s.Collectors, "one collector: no table of them")
 	assert.Equal(t, map[string]string{"the backend's query API": "connection refused"}, s.Problems, "an observation clears the telemetry's problem")
 	require.NotNil(t, s.Now)
 	assert.InDelta(t, 2, s.Now.Seconds, 1e-9)
@@ -148,4 +149,23 @@ func TestReadBackLive(t *testing.T) {
 	s := state(t, lv)
 	assert.Zero(t, int(s.Stored)%500, "whole counts")
 	assert.False(t, s.StoredUntil.IsZero())
+}
+
+// TestLiveFleet: with several collectors the page gets each one's totals and use.
+func TestLiveFleet(t *testing.T) {
+	lv, err := StartLive("127.0.0.1:0", "fleet")
+	require.NoError(t, err)
+	defer lv.Close()
+	start := time.Now().Truncate(time.Millisecond)
+	lv.Start(start)
+	for i, cpu := range []time.Duration{0, 2 * time.Second} {
+		one, two := telemetry(t, 1000, 0, float64(900*i), 0, 0, 1000, 9, 0), telemetry(t, 1000, 0, float64(500*i), 100, 0, 1000, 9, 0)
+		lv.Observe(Snapshot{At: start.Add(time.Duration(i) * time.Second), Collector: merge([]Metrics{one, two}),
+			Members: []Usage{{CPU: cpu, RSS: 100 << 20}, {CPU: cpu / 2, RSS: 50 << 20}}})
+	}
+	s := state(t, lv)
+	require.Len(t, s.Collectors, 2)
+	assert.Equal(t, LiveCollector{Name: "collector 1", Acknowledged: 900, Cores: 2, RSSMiB: 100}, s.Collectors[0])
+	assert.Equal(t, LiveCollector{Name: "collector 2", Acknowledged: 500, Failed: 100, Cores: 1, RSSMiB: 50}, s.Collectors[1])
+	assert.InDelta(t, 1400, s.Sent, 0, "the fleet's total")
 }
