@@ -50,6 +50,10 @@ type Collector struct {
 // decodes: every failed batch and request is a line of its own.
 const jsonLogs = "yaml:service::telemetry::logs: {encoding: json, sampling: {enabled: false}}"
 
+// JSONLogs is that overlay, for members started elsewhere (StartMembers adds it
+// to the configuration it is given).
+const JSONLogs = jsonLogs
+
 // StartCollector starts the collector and, unless NoWait, waits until its health
 // check answers; it returns an error with the end of the log when it exits first.
 // A port picked free can be taken by another process before the collector binds

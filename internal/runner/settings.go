@@ -105,6 +105,10 @@ func SettingsOf(env map[string]string) (Settings, error) {
 // collector (collectorConfigs); they are never recorded.
 const secretPrefix = "RUNNER_HEADER_"
 
+// SecretPrefix is that prefix, for members started elsewhere: a Kubernetes
+// engine puts these variables in a Secret, never a ConfigMap.
+const SecretPrefix = secretPrefix
+
 // Lag is how long after a sample is generated the exporter reports it sent or
 // failed: the batch processor's timeout, and a request. A stage is measured over
 // its own span shifted by it, so that it is not judged by what the previous one sent.
