@@ -333,6 +333,10 @@ func (t *test) run(ctx context.Context) (runner.Verdict, error) {
 	settings.SamplesPerPoint = t.generated.SamplesPerPoint
 	t.plan = runner.Plan{Stages: o.stages, Start: t.start, Settings: settings, SLO: o.slo}
 	t.rec = runner.NewRecorder(t.start, 5*time.Second, reportPoints)
+	t.rec.SetSamplesPerPoint(settings.SamplesPerPoint)
+	if t.live != nil {
+		t.live.SetSamplesPerPoint(settings.SamplesPerPoint)
+	}
 	fmt.Fprintf(t.out, "Load test against %s%s: %d stages, %s in all; results in %s\n", r.Backend.WriteURL, r.Backend.Describe(), len(o.stages), t.plan.Duration(), dir)
 	t.printReadBackCost()
 	canary, err := r.Backend.NewCanary(r.Querier, runner.CanaryRun(filepath.Base(dir)))
@@ -439,11 +443,7 @@ func (t *test) readBack(ctx context.Context, canary *runner.Canary, final runner
 	if t.o.settle > 0 {
 		time.Sleep(t.o.settle)
 	}
-	acked := t.rec.Acked()
-	for i := range acked { // the exporter counts data points
-		acked[i].Samples *= t.plan.Settings.SamplesPerPoint
-	}
-	plan := final.ReadBackPlan(t.launched, time.Now(), acked, t.o.maxQuerySamples, t.o.maxQuerySeries)
+	plan := final.ReadBackPlan(t.launched, time.Now(), t.rec.Acked(), t.o.maxQuerySamples, t.o.maxQuerySeries)
 	rb, err := t.r.Querier.ReadBack(ctx, plan)
 	if err != nil {
 		return nil, fmt.Errorf("the read-back could not finish: %w", err)

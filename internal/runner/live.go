@@ -32,10 +32,10 @@ type Live struct {
 	points   *Recorder
 	previous Snapshot // the last observed, for the collectors' cores
 	charts   []Chart
-	drawn   map[string][]byte
-	drawnAt int
-	started time.Time
-	srv     *http.Server
+	drawn    map[string][]byte
+	drawnAt  int
+	started  time.Time
+	srv      *http.Server
 	// storedRates is the read-back rate of each second since the start.
 	storedRates map[int]float64
 }
@@ -154,6 +154,13 @@ const telemetrySource = "the collector's telemetry"
 // next snapshot observed clears it.
 func (lv *Live) TelemetryFailed(err error) { lv.Problem(telemetrySource, err) }
 
+// SetSamplesPerPoint converts the exporter's data points into samples.
+func (lv *Live) SetSamplesPerPoint(perPoint float64) {
+	lv.mu.Lock()
+	defer lv.mu.Unlock()
+	lv.points.SetSamplesPerPoint(perPoint)
+}
+
 // livePoints is the most points the live page's charts hold: a run of hours
 // draws no more than one of minutes.
 const livePoints = 1000
@@ -162,6 +169,7 @@ const livePoints = 1000
 func (lv *Live) Observe(snap Snapshot) {
 	lv.mu.Lock()
 	m := lv.points.Add(snap)
+	perPoint := lv.points.perPoint
 	var now *Moment
 	if m != nil {
 		c := *m
@@ -174,17 +182,18 @@ func (lv *Live) Observe(snap Snapshot) {
 		for k := range snap.Members {
 			own := Window{From: lv.previous.Of(k), To: snap.Of(k)}
 			fleet = append(fleet, LiveCollector{
-				Name: fmt.Sprintf("collector %d", k+1), Acknowledged: own.To.Collector.Sum(MetricSent, nil),
-				Failed: own.To.Collector.Sum(MetricSendFailed, nil), Dropped: Window{To: own.To}.Lost() - own.To.Collector.Sum(MetricSendFailed, nil),
-				Cores: own.Cores(own.CollectorCPU()), RSSMiB: float64(own.To.CollectorUsage.RSS) / (1 << 20),
+				Name: fmt.Sprintf("collector %d", k+1), Acknowledged: own.To.Collector.Sum(MetricSent, nil) * perPoint,
+				Failed:  own.To.Collector.Sum(MetricSendFailed, nil) * perPoint,
+				Dropped: own.To.Collector.Sum(MetricRefused, nil) + own.To.Collector.Sum(MetricEnqueueFailed, nil)*perPoint,
+				Cores:   own.Cores(own.CollectorCPU()), RSSMiB: float64(own.To.CollectorUsage.RSS) / (1 << 20),
 			})
 		}
 	}
 	lv.previous = snap
 	lv.Update(func(s *LiveState) {
-		s.Emitted, s.Dropped = total.Emitted(), total.Lost()-total.Collector(MetricSendFailed)
-		s.Failed, s.Collectors = total.Collector(MetricSendFailed), fleet
-		s.Sent, s.SeriesWritten = total.Collector(MetricSent), total.Collector(MetricSeriesWritten)
+		s.Emitted, s.Dropped = total.Emitted(), total.Collector(MetricRefused)+total.Collector(MetricEnqueueFailed)*perPoint
+		s.Failed, s.Collectors = total.Collector(MetricSendFailed)*perPoint, fleet
+		s.Sent, s.SeriesWritten = total.Collector(MetricSent)*perPoint, total.Collector(MetricSeriesWritten)
 		if now != nil {
 			s.Now = now
 		}

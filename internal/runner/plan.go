@@ -78,7 +78,7 @@ func (p Plan) Measure(i int, span, window Window, counts Snapshot, log Log) Meas
 	from, to := p.Window(i)
 	m.AddFailures(log, from, to, perPoint)
 	g := Measure(span)
-	m.StageSeconds, m.Emitted, m.Refused = g.Seconds, g.Emitted, g.Refused
+	m.StageSeconds, m.Emitted, m.Refused, m.PrometheusCPU = g.Seconds, g.Emitted, g.Refused, g.PrometheusCPU
 	m.HeldBackSeconds, m.CollectorCPU, m.PeakRSS = g.HeldBackSeconds, g.CollectorCPU, g.PeakRSS
 	m.OtherCPU, m.OtherCPUMeasured = g.OtherCPU, g.OtherCPUMeasured
 	attr := map[string]string{"stage": strconv.Itoa(i)}

@@ -69,6 +69,10 @@ const (
 	LimitExport = "export"
 	// LimitGenerator: the generator hardly waited on the pipeline.
 	LimitGenerator = "generator"
+	// LimitMachine: every core of the machine was busy, most of them with other
+	// processes (a local Prometheus, another build): the collector got too little
+	// CPU to keep up, which says nothing of the backend's capacity elsewhere.
+	LimitMachine = "machine"
 )
 
 // pathBusyBound is the share of the time with a request in flight above which
@@ -81,7 +85,12 @@ const pathBusyBound = 0.8
 func CollectorLimit(m Measurement, s Settings) (string, string) {
 	send := AnalyzeSending(m, s)
 	waited := m.HeldBackSeconds / (math.Max(m.StageSeconds, 1e-9) * float64(max(s.Generator, 1)))
+	collector, prometheus, other := m.StageRate(m.CollectorCPU), m.StageRate(m.PrometheusCPU), m.StageRate(m.OtherCPU)
+	cores := float64(runtime.NumCPU())
 	switch {
+	case m.OtherCPUMeasured && collector+prometheus+other >= 0.9*cores && prometheus+other > collector:
+		return LimitMachine, fmt.Sprintf("the machine was the limit: its %.0f cores were busy, the collector %.1f of them, the local Prometheus %.1f, other processes %.1f; "+
+			"run the backend, or the other work, elsewhere", cores, collector, prometheus, other)
 	case send.PathBusy >= pathBusyBound && send.Ceiling > 0:
 		advice := fmt.Sprintf("sending was latency-bound: at %s per request and %d in flight, one collector sends at most about %s samples/s",
 			seconds(send.MeanLatency), send.InFlight, FormatCount(roundTo3(send.Ceiling)))

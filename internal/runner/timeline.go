@@ -35,7 +35,7 @@ func Timeline(snaps []Snapshot, start time.Time, span time.Duration) []Moment {
 	from := 0
 	for i := 1; i < len(snaps); i++ {
 		var m Moment
-		m, from = moment(snaps, from, i, start, span)
+		m, from = moment(snaps, from, i, start, span, 1)
 		out = append(out, m)
 	}
 	return out
@@ -44,17 +44,19 @@ func Timeline(snaps []Snapshot, start time.Time, span time.Duration) []Moment {
 // moment is the run around snaps[i], over the span before it from snaps[from]
 // on; it returns the moment and where the span of the next one can start, which
 // only moves forward (so that earlier snapshots can be let go).
-func moment(snaps []Snapshot, from, i int, start time.Time, span time.Duration) (Moment, int) {
+func moment(snaps []Snapshot, from, i int, start time.Time, span time.Duration, perPoint float64) (Moment, int) {
 	for from < i-1 && snaps[i].At.Sub(snaps[from+1].At) >= span {
 		from++
 	}
 	m := Measure(Window{From: snaps[from], To: snaps[i]})
+	// The exporter counts data points; the receiver, and so the charts, samples.
+	m.Sent, m.SendFailed, m.EnqueueFailed = m.Sent*perPoint, m.SendFailed*perPoint, m.EnqueueFailed*perPoint
 	responses := map[string]float64{}
 	for code, n := range m.Responses {
 		responses[code] = m.Rate(n)
 	}
 	return Moment{
-		Seconds: snaps[i].At.Sub(start).Seconds(), At: snaps[i].At, Acked: snaps[i].Collector.Sum(MetricSent, nil),
+		Seconds: snaps[i].At.Sub(start).Seconds(), At: snaps[i].At, Acked: snaps[i].Collector.Sum(MetricSent, nil) * perPoint,
 		Target:  snaps[i].Collector.Sum(MetricTargetRate, nil),
 		Emitted: m.Rate(m.Emitted), Sent: m.Rate(m.Sent), Lost: m.Rate(m.Lost()), Shortfall: m.Rate(m.Shortfall),
 		Latency: m.Latency, Responses: responses, Cores: m.Rate(m.CollectorCPU),
@@ -67,6 +69,7 @@ func moment(snaps []Snapshot, from, i int, start time.Time, span time.Duration) 
 // of hours holds as many as a run of minutes, and only the snapshots the next
 // point's span can still reach. A long run's memory stays flat.
 type Recorder struct {
+	perPoint  float64 // samples per data point of the exporter's counts
 	start     time.Time
 	span      time.Duration
 	maxPoints int
@@ -78,7 +81,15 @@ type Recorder struct {
 
 // NewRecorder records a run that began at start, each point over span.
 func NewRecorder(start time.Time, span time.Duration, maxPoints int) *Recorder {
-	return &Recorder{start: start, span: span, maxPoints: max(maxPoints, 2)}
+	return &Recorder{start: start, span: span, maxPoints: max(maxPoints, 2), perPoint: 1}
+}
+
+// SetSamplesPerPoint converts the exporter's data points into samples from now
+// on (Generated.SamplesPerPoint).
+func (r *Recorder) SetSamplesPerPoint(perPoint float64) {
+	if perPoint > 0 {
+		r.perPoint = perPoint
+	}
 }
 
 // Add takes a snapshot and returns the point it makes, if any (none for the first).
@@ -88,7 +99,7 @@ func (r *Recorder) Add(s Snapshot) *Moment {
 	if len(r.recent) < 2 {
 		return nil
 	}
-	m, from := moment(r.recent, r.spanFrom, len(r.recent)-1, r.start, r.span)
+	m, from := moment(r.recent, r.spanFrom, len(r.recent)-1, r.start, r.span, r.perPoint)
 	r.recent, r.spanFrom = slices.Delete(r.recent, 0, from), 0
 	r.moments = append(r.moments, m)
 	if len(r.moments) > r.maxPoints {

@@ -99,7 +99,7 @@ type Limit struct {
 }
 
 // limitWords name the collector's limits in a headline.
-var limitWords = map[string]string{LimitSending: "latency-bound sending", LimitExport: "its export path", LimitGenerator: "its generator"}
+var limitWords = map[string]string{LimitSending: "latency-bound sending", LimitExport: "its export path", LimitGenerator: "its generator", LimitMachine: "a busy machine"}
 
 // Verdict is what a load test found.
 type Verdict struct {

@@ -4,6 +4,7 @@
 package runner
 
 import (
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -63,6 +64,10 @@ func TestJudge(t *testing.T) {
 			behindBy + "the generator was the limit: it waited on the pipeline only 20 % of the time; add generator parallelism (-gen) or collectors", LimitGenerator},
 		{"the export path", healthy(all(behind, func(m *Measurement) { m.RequestSeconds, m.HeldBackSeconds, m.Batches = 1, 16, 25 })), nil,
 			behindBy + "the export path was the limit: requests in flight only 5 % of the time while the generator waited on it 160 %; the collector used 1.5 of ", LimitExport},
+		{"a busy machine", healthy(all(behind, func(m *Measurement) {
+			n := float64(runtime.NumCPU()) // over the 10 s stage: 0.15, 0.4 and 0.4 of the cores
+			m.CollectorCPU, m.PrometheusCPU, m.OtherCPU, m.OtherCPUMeasured = 1.5*n, 4*n, 4*n, true
+		})), nil, behindBy + "the machine was the limit: its ", LimitMachine},
 		// 100 requests of 500 samples in 10 batches, 375 ms each: 5 rounds of
 		// two requests per batch keep a request in flight all the time.
 		{"latency-bound sending", healthy(all(behind, func(m *Measurement) {
