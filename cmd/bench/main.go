@@ -203,7 +203,7 @@ func measure(ctx context.Context, o *options, p Point, logPath string, out io.Wr
 	}
 	log := r.Logged()
 	res.Measurement = runner.Measure(runner.Window{From: from, To: to})
-	res.Measurement.AddFailures(log, from.At, to.At, 1)
+	res.AddFailures(log, from.At, to.At, 1)
 	res.LogProblems = len(log.Problems())
 	if settings, err := runner.SettingsOf(p.Env(o.env)); err == nil && runner.GeneratorLimited(res.Measurement, runner.DefaultSLO, p.SinkParallelism*o.collectors) {
 		settings.Collectors = o.collectors

@@ -38,14 +38,13 @@ var (
 // BackendFlags adds the flags that name the backend to fs, and returns a function
 // that makes the Backend of their values once fs is parsed.
 func BackendFlags(fs *flag.FlagSet) func() (Backend, error) {
-	s := BackendSpec{names: flagNames}
+	s := &BackendSpec{names: flagNames}
 	fs.StringVar(&s.WriteURL, "url", "", "remote-write URL of the backend (Prometheus, Mimir, VictoriaMetrics, AMP, ...); empty starts a local Prometheus")
 	fs.StringVar(&s.QueryURL, "query-url", "", "base URL of the backend's Prometheus query API (the part before /api/v1/query); derived from -url for AMP, Prometheus, Mimir and VictoriaMetrics")
 	fs.Var((*ListFlag)(&s.Headers), "header", `HTTP header "Name: value" sent with every write and query, e.g. -header "X-Scope-OrgID: loadtest" (repeatable)`)
 	fs.StringVar(&s.TokenFile, "bearer-token-file", "", "file holding a bearer token sent with every write and query")
 	fs.StringVar(&s.Region, "aws-region", "", "sign every write and query with SigV4 (service aps) in this region; for an AMP URL, the workspace's region by default")
-	// A closure, not the method value s.Backend, which would copy s before parsing.
-	return func() (Backend, error) { return s.Backend() }
+	return s.Backend
 }
 
 // BackendFromEnv reads the backend of make run from its environment:
@@ -69,7 +68,7 @@ func BackendFromEnv() (Backend, error) {
 
 // Backend checks the spec and makes its Backend; every problem is reported,
 // naming the setting and its value.
-func (s BackendSpec) Backend() (Backend, error) {
+func (s *BackendSpec) Backend() (Backend, error) {
 	n := s.names
 	if n == (specNames{}) {
 		n = flagNames
