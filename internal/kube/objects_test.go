@@ -152,7 +152,6 @@ func repo(t *testing.T) string {
 	return dir
 }
 
-
 // jsonOf encodes an API object with its kind, as a client sends it.
 func jsonOf(obj runtime.Object) ([]byte, error) {
 	return runtime.Encode(scheme.Codecs.LegacyCodec(corev1.SchemeGroupVersion, batchv1.SchemeGroupVersion), obj)
