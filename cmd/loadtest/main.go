@@ -44,8 +44,10 @@ type options struct {
 	stages    []runner.Stage
 	shape     runner.Shape
 	instances int
-	// collectors run side by side on this machine, each with its own instances.
+	// collectors run side by side on this machine, each with its own instances
+	// (or -replicas pods on Kubernetes).
 	collectors int
+	kube       *kubeFlags
 	gen, sink  int
 	slo        runner.SLO
 	env        map[string]string
@@ -79,6 +81,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	o := &options{slo: runner.DefaultSLO}
 	fs.IntVar(&o.instances, "instances", 10000, "dummy instances (two series each); a series takes at most 1,000 samples/s; with -shape scrape the instance slots follow from the stages unless given")
 	fs.IntVar(&o.collectors, "collectors", 1, "collectors to run side by side on this machine: -stages is their total, split evenly, -instances is per collector; one verdict")
+	o.kube = registerKubeFlags(fs)
 	fs.IntVar(&o.gen, "gen", 2, "generator parallelism: workers of the receiver")
 	fs.IntVar(&o.sink, "sink", 2, "sink parallelism: requests of a batch in flight")
 	fs.Float64Var(&o.slo.AckRatio, "slo-ack", o.slo.AckRatio, "a stage passes when the backend acknowledges at least this share of its target rate")
@@ -121,6 +124,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	explicit := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { explicit[f.Name] = true })
+	if err := o.kube.apply(o, explicit); err != nil {
+		errs = append(errs, err)
+	}
 	if o.stages, err = runner.ParseStages(*stages); err != nil {
 		errs = append(errs, err)
 	} else if o.shape.Scrape {
@@ -291,7 +297,7 @@ func (t *test) run(ctx context.Context) (runner.Verdict, error) {
 	}
 	configs := []string{"collector-config-detailed.yaml", o.shape.ReceiverConfig(perCollector(o.stages, o.collectors))}
 	if o.collectors > 1 {
-		configs = append(configs, fmt.Sprintf("yaml:receivers::dummymetrics::align_start: %s", alignEvery))
+		configs = append(configs, fmt.Sprintf("yaml:receivers::dummymetrics::align_start: %s", o.align()))
 	}
 	settings.Collectors = o.collectors
 	t.launched = time.Now()
@@ -305,12 +311,13 @@ func (t *test) run(ctx context.Context) (runner.Verdict, error) {
 				select {
 				case <-ctx.Done():
 					return ctx.Err()
-				case <-time.After(time.Until(time.Now().Truncate(alignEvery).Add(alignEvery + 50*time.Millisecond))):
+				case <-time.After(time.Until(time.Now().Truncate(o.align()).Add(o.align() + 50*time.Millisecond))):
 				}
 			}
 			return nil
 		},
-		Collectors: o.collectors,
+		Collectors:   o.collectors,
+		StartMembers: t.startMembers(dir, settings),
 		Collector: runner.CollectorOptions{
 			Env:     env,
 			Configs: configs,
@@ -359,6 +366,7 @@ func (t *test) run(ctx context.Context) (runner.Verdict, error) {
 	bound := settings.StopBound()
 	t.setStage(fmt.Sprintf("stopping the load (the pipeline drains within %s)", bound))
 	final, last, stopErr := r.StopCounting(context.Background(), bound+10*time.Second, t.observe(-1))
+	stopErr = errors.Join(stopErr, restarted(r.Members)) // a pod started again: its counts are not whole
 	stopCanary()
 	<-canaryDone
 	if last.Collector != nil {
@@ -366,6 +374,7 @@ func (t *test) run(ctx context.Context) (runner.Verdict, error) {
 	}
 	v := runner.Decide(results)
 	v.Settings, v.Collectors = settings, o.collectors
+	v.Passed = v.Passed && restarted(r.Members) == nil
 	if lastSpan.Collector != nil && stopErr == nil {
 		outside := final.Outside(t.plan, len(results), lastSpan)
 		v.WithOutside(outside)
@@ -492,7 +501,8 @@ func (t *test) stages(ctx context.Context) ([]runner.StageResult, runner.Snapsho
 	}
 	t.setStage("waiting for the schedule to start")
 	watch := func(until time.Time, i int) (runner.Snapshot, error) {
-		return t.r.Watch(ctx, until, time.Second, t.observe(i), failed)
+		s, err := t.r.Watch(ctx, until, time.Second, t.observe(i), failed)
+		return s, errors.Join(err, restarted(t.r.Members)) // a pod started again: the stages cannot be judged
 	}
 	spanFrom, err := watch(t.start, -1)
 	if err != nil {
