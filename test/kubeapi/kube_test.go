@@ -4,7 +4,11 @@
 package kubeapi_test
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +19,10 @@ import (
 	"github.com/stretchr/testify/require"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/kubernetes/scheme"
 
 	"github.com/ampload/otelcol-dummymetrics/internal/kube"
 	"github.com/ampload/otelcol-dummymetrics/internal/runner"
@@ -217,6 +225,75 @@ func TestFleetSurvivesDroppedConnections(t *testing.T) {
 	assert.Len(t, log, 7, "the start line, five lines, the report: each once\n%s", members[0].Log())
 	cleanup()
 	requireNothingLeft(t, s)
+}
+
+// The Role of deploy/eks/loadtest allows every request the engine makes in
+// runs that start, read, stop, kill, remove and fail to start, and grants
+// nothing the engine does not use.
+func TestRoleAllowsWhatTheEngineDoes(t *testing.T) {
+	role := loadRole(t)
+	s, opts := standIn(t, kubeapi.Options{NeverReady: map[int]string{2: "ImagePullBackOff"}})
+	members, cleanup, err := kube.StartMembers(opts)(t.Context(), configs, env)
+	require.NoError(t, err)
+	_, err = members[0].Telemetry(t.Context())
+	require.NoError(t, err)
+	members[1].Kill()
+	require.NoError(t, members[0].Terminate())
+	<-members[0].Exited()
+	cleanup()
+	opts.Replicas, opts.ReadyTimeout = 3, time.Second
+	_, _, err = kube.StartMembers(opts)(t.Context(), configs, env)
+	require.ErrorContains(t, err, "ImagePullBackOff")
+	requireNothingLeft(t, s)
+
+	used := s.Accesses()
+	for _, a := range used {
+		assert.True(t, kubeapi.Allows(role.Rules, a), "%+v is not allowed by %s", a, role.Name)
+	}
+	for _, r := range role.Rules {
+		for _, group := range r.APIGroups {
+			for _, resource := range r.Resources {
+				for _, verb := range r.Verbs {
+					assert.Contains(t, used, kubeapi.Access{Verb: verb, Group: group, Resource: resource}, "granted and never used")
+				}
+			}
+		}
+	}
+}
+
+// loadRole decodes deploy/eks/loadtest/role.yaml strictly: its Role, and the
+// binding that grants it.
+func loadRole(t *testing.T) *rbacv1.Role {
+	t.Helper()
+	path, err := runner.RepoPath("deploy", "eks", "loadtest", "role.yaml")
+	require.NoError(t, err)
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	strict := serializer.NewCodecFactory(scheme.Scheme, serializer.EnableStrict).UniversalDeserializer()
+	docs := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(b)))
+	var role *rbacv1.Role
+	var binding *rbacv1.RoleBinding
+	for {
+		doc, err := docs.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		require.NoError(t, err)
+		obj, _, err := strict.Decode(doc, nil, nil)
+		require.NoError(t, err)
+		switch o := obj.(type) {
+		case *rbacv1.Role:
+			role = o
+		case *rbacv1.RoleBinding:
+			binding = o
+		default:
+			t.Fatalf("unexpected %T", obj)
+		}
+	}
+	require.NotNil(t, role)
+	require.NotNil(t, binding)
+	assert.Equal(t, rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: role.Name}, binding.RoleRef)
+	return role
 }
 
 func podNamed(t *testing.T, pods []corev1.Pod, name string) corev1.Pod {

@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -67,6 +68,7 @@ type Server struct {
 	// does not serve.
 	created   []runtime.Object
 	unhandled []string
+	accesses  []Access
 	wg        sync.WaitGroup
 }
 
@@ -117,7 +119,10 @@ func Start(opts Options) (*Server, error) {
 		s.mu.Unlock()
 		writeStatus(w, http.StatusNotFound, metav1.StatusReasonNotFound, "the stand-in does not serve "+r.Method+" "+r.URL.Path)
 	})
-	s.http = httptest.NewServer(mux)
+	s.http = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.recordAccess(r)
+		mux.ServeHTTP(w, r)
+	}))
 	s.URL = s.http.URL
 	return s, nil
 }
@@ -205,7 +210,7 @@ func (s *Server) Unhandled() []string {
 // next is the next resource version (s.mu held).
 func (s *Server) next() string {
 	s.rv++
-	return fmt.Sprint(s.rv)
+	return strconv.FormatInt(s.rv, 10)
 }
 
 func key(ns, name string) string { return ns + "/" + name }
