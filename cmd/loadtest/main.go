@@ -404,7 +404,7 @@ func (t *test) run(ctx context.Context) (runner.Verdict, error) {
 	v.WithReadBack(rb)
 	v.Cost = t.cost(v, final, rb)
 	if t.live != nil {
-		t.live.Update(func(s *runner.LiveState) { s.Stage = "done"; s.Verdict = append(s.Verdict, "Verdict: "+v.Summary()) })
+		t.live.Update(func(s *runner.LiveState) { s.Stage = "done"; s.Verdict = append(s.Verdict, "Verdict: "+v.Headline()) })
 	}
 	return v, errors.Join(stagesErr, readBackErr)
 }

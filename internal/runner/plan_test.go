@@ -165,7 +165,8 @@ func TestFinalCounts(t *testing.T) {
 	v.Passed = true
 	v.WithOutside(o)
 	assert.False(t, v.Passed, "a loss outside the stages fails the verdict")
-	assert.Contains(t, v.Summary(), "every stage passed, but outside the stages' windows 500 samples were lost")
+	assert.Contains(t, v.Headline(), "every stage passed, but samples were lost or rejected outside them")
+	assert.Contains(t, v.Details()[0], "Outside the stages: outside the stages' windows 500 samples were lost")
 
 	p.Stages = []Stage{{Duration: 10 * time.Second}}
 	o = f.Outside(p, 1, end)

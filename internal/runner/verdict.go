@@ -254,32 +254,8 @@ func (v *Verdict) WithOutside(o Outside) {
 	}
 }
 
-// Summary is the verdict in a sentence, e.g. "sustained 20,000 samples/s; at
-// 30,000 samples/s 34 % of requests got 429 ingestion rate limit exceeded".
-func (v Verdict) Summary() string {
-	s := "no stage passed"
-	if v.SustainedSamplesPerSecond > 0 {
-		s = "sustained " + FormatCount(v.SustainedSamplesPerSecond) + " samples/s"
-		if v.SustainedActiveSeries > 0 {
-			s += " over " + FormatCount(v.SustainedActiveSeries) + " active series"
-		}
-	}
-	switch {
-	case v.Limit.Stage > 0:
-		s += fmt.Sprintf("; at %s samples/s (stage %d): %s", FormatCount(v.Limit.TargetSamplesPerSecond), v.Limit.Stage, v.Limit.Reason)
-	case v.Outside != nil && v.Outside.Problem != "":
-		s += "; every stage passed, but " + v.Outside.Problem
-	default:
-		s += "; every stage passed"
-	}
-	if v.ReadBack != nil {
-		s += "\nRead back: " + v.ReadBack.Summary()
-	}
-	return s
-}
-
 // Headline is the verdict in one short sentence: what was sustained, and what
-// stopped it; Summary and Details say the rest.
+// stopped it; Details say the rest.
 func (v Verdict) Headline() string {
 	sustained := "No stage passed"
 	if v.SustainedSamplesPerSecond > 0 {

@@ -147,34 +147,45 @@ func TestGeneratorLimited(t *testing.T) {
 	}
 }
 
-func TestDecideAndSummary(t *testing.T) {
+func TestDecideAndHeadline(t *testing.T) {
 	pass := func(target, sent float64) StageResult {
 		return StageResult{TargetSamplesPerSecond: target, SentSamplesPerSecond: sent, Passed: true}
 	}
-	fail := func(target float64, reason string) StageResult {
-		return StageResult{TargetSamplesPerSecond: target, SentSamplesPerSecond: target / 2, Reason: reason}
+	fail := func(target float64, short, reason string) StageResult {
+		return StageResult{TargetSamplesPerSecond: target, SentSamplesPerSecond: target / 2, Short: short, Reason: reason}
 	}
-	v := Decide([]StageResult{pass(1e4, 9990), pass(3e4, 29000), fail(4e4, "429 ingestion rate limit exceeded (34 % of requests)"), pass(2e4, 19999), fail(5e4, "later")})
+	throttled := "429 ingestion rate limit exceeded (34 % of requests)"
+	v := Decide([]StageResult{pass(1e4, 9990), pass(3e4, 29000), fail(4e4, "429 ingestion rate limit exceeded", throttled), pass(2e4, 19999), fail(5e4, "later", "later")})
 	assert.InDelta(t, 29000, v.SustainedSamplesPerSecond, 0)
-	assert.Equal(t, Limit{Stage: 3, TargetSamplesPerSecond: 4e4, Reason: "429 ingestion rate limit exceeded (34 % of requests)"}, v.Limit)
+	assert.Equal(t, Limit{Stage: 3, TargetSamplesPerSecond: 4e4, Reason: throttled, Short: "429 ingestion rate limit exceeded"}, v.Limit)
 	assert.False(t, v.Passed)
-	assert.Equal(t, "sustained 29,000 samples/s; at 40,000 samples/s (stage 3): 429 ingestion rate limit exceeded (34 % of requests)", v.Summary())
+	assert.Equal(t, "Sustained 29,000 samples/s; stopped at stage 3 (40,000 samples/s) by 429 ingestion rate limit exceeded.", v.Headline())
+	assert.Equal(t, []string{"Stage 3: " + throttled + "."}, v.Details())
 
 	v = Decide([]StageResult{pass(1e4, 1e4), pass(2e4, 1234567)})
 	assert.Equal(t, Limit{}, v.Limit)
 	assert.True(t, v.Passed)
-	assert.Equal(t, "sustained 1,234,567 samples/s; every stage passed", v.Summary())
+	assert.Equal(t, "Sustained 1,234,567 samples/s; every stage passed.", v.Headline())
+	assert.Empty(t, v.Details())
 
 	v.WithReadBack(&ReadBack{SentSamples: 10, StoredSamples: 10, Exact: true})
 	assert.True(t, v.Passed, "a read-back without a problem")
 	v.WithReadBack(&ReadBack{SentSamples: 10, StoredSamples: 7, MissingSamples: 3, Exact: true, Problem: "3 acknowledged samples are missing"})
 	assert.False(t, v.Passed, "a read-back with a problem fails the verdict")
-	assert.Contains(t, v.Summary(), "every stage passed\nRead back: stored 7 of 10 samples acknowledged")
-	assert.Contains(t, v.Summary(), "FAILED: 3 acknowledged samples are missing")
+	assert.Equal(t, "Sustained 1,234,567 samples/s; every stage passed. The backend lost acknowledged samples.", v.Headline())
+	assert.Equal(t, []string{"Read back: 3 acknowledged samples are missing."}, v.Details())
 
-	v = Decide([]StageResult{fail(1e4, "slow")})
+	v = Decide([]StageResult{fail(1e4, "p99 write latency 1.50 s", "p99 write latency 1.50 s above 1s")})
 	v.WithReadBack(nil)
-	assert.Equal(t, "no stage passed; at 10,000 samples/s (stage 1): slow", v.Summary())
+	assert.Equal(t, "No stage passed; stopped at stage 1 (10,000 samples/s) by p99 write latency 1.50 s.", v.Headline())
+
+	v = Decide([]StageResult{{TargetSamplesPerSecond: 1, Passed: true, Causes: map[string]float64{"400 out-of-order samples": 1}},
+		{TargetSamplesPerSecond: 2, Causes: map[string]float64{"429 ingestion rate limit exceeded": 9, "400 series limit exceeded (per user)": 3}}})
+	assert.Equal(t, []string{
+		"stage 1: 400 out-of-order samples: 1 failed write attempts (100 %)",
+		"stage 2: 429 ingestion rate limit exceeded: 9 failed write attempts (75 %)",
+		"stage 2: 400 series limit exceeded (per user): 3 failed write attempts (25 %)",
+	}, v.CauseLines(), "by stage number, the largest share first")
 }
 
 func TestCause(t *testing.T) {

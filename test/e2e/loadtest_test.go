@@ -387,7 +387,7 @@ func TestLoadTestSendsTheTenantHeader(t *testing.T) {
 	code, out, v := loadTest(t, nil, "-url", srv.WriteURL, "-header", "X-Scope-OrgID: loadtest", "-instances", "100", "-stages", "5s:2000")
 	require.NotNil(t, v, out)
 	assert.Equal(t, 0, code)
-	assert.True(t, v.Passed, v.Summary())
+	assert.True(t, v.Passed, v.Headline())
 	assert.Zero(t, tenant.Unmet(), "no request went without the header")
 	assert.Positive(t, tenant.Passed(), "the run wrote and read through the stand-in")
 	require.NotNil(t, v.ReadBack)
