@@ -5,6 +5,7 @@ package runner
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -201,4 +202,46 @@ func TestSettings(t *testing.T) {
 	q.Queue, q.QueueSize = true, 2
 	assert.Equal(t, 24*time.Second, q.StopBound(), "(queue size + 1) × the retry limit")
 	assert.Positive(t, shipped.StopBound())
+}
+
+// TestJudgeNamesTheCollectorBehind: of two collectors, the second fell behind
+// while the backend answered in time; the fleet's stage names it.
+func TestJudgeNamesTheCollectorBehind(t *testing.T) {
+	p := Plan{Stages: []Stage{{Duration: 10 * time.Second, From: 2e4, To: 2e4}}, Settings: shipped, SLO: DefaultSLO}
+	p.Settings.Collectors = 2
+	keptUp := healthy(nil)
+	behind := healthy(func(m *Measurement) { m.Sent, m.Shortfall = 5e4, 5e4 })
+	fleet := healthy(func(m *Measurement) { m.Scheduled, m.Sent, m.Shortfall = 2e5, 1.5e5, 5e4 })
+	r := p.Judge(0, fleet, nil, []Measurement{keptUp, behind})
+	assert.False(t, r.Passed)
+	assert.True(t, strings.HasPrefix(r.Reason, "1 of 2 collectors fell behind while the backend answered in time (p99 200 ms) and throttled nothing: collector 2 fell behind by 50,000 samples ("), r.Reason)
+	assert.Equal(t, "collector 2 fell behind, not the backend", r.Short)
+	require.Len(t, r.Collectors, 2)
+	assert.Empty(t, r.Collectors[0].CollectorLimit)
+	assert.NotEmpty(t, r.Collectors[1].CollectorLimit)
+	assert.InDelta(t, 1e4, r.Collectors[0].TargetSamplesPerSecond, 0, "each carries half")
+
+	single := p.Judge(0, fleet, nil, nil)
+	assert.Empty(t, single.Collectors)
+	assert.True(t, strings.HasPrefix(single.Reason, "the collector fell behind"), single.Reason)
+}
+
+func TestSumFinals(t *testing.T) {
+	at := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	one := Final{Emitted: 100, Accepted: 100, Acknowledged: 90, Rejected: 10, SeriesWritten: 20, StageAtStop: 1,
+		AcceptedByBlock: map[string]float64{"I0000000000-I0000000009": 100}, GivenUp: []LogEntry{{Time: at.Add(2 * time.Second)}},
+		Generated: Generated{First: 0, Instances: 10, Names: seedNames, SamplesPerPoint: 1}}
+	two := Final{Emitted: 50, Accepted: 40, Refused: 10, Acknowledged: 40, SeriesWritten: 18, StageAtStop: 2, Killed: true,
+		AcceptedByBlock: map[string]float64{"I0000000010-I0000000019": 40}, GivenUp: []LogEntry{{Time: at.Add(time.Second)}},
+		Generated: Generated{First: 10, Instances: 10, Names: seedNames, SamplesPerPoint: 1}}
+	sum := SumFinals([]Final{one, two})
+	assert.InDelta(t, 150, sum.Emitted, 0)
+	assert.InDelta(t, 130, sum.Acknowledged, 0)
+	assert.InDelta(t, 38, sum.SeriesWritten, 0)
+	assert.Equal(t, 2, sum.StageAtStop, "the latest")
+	assert.True(t, sum.Killed)
+	assert.Equal(t, Generated{First: 0, Instances: 20, Names: seedNames, SamplesPerPoint: 1}, sum.Generated, "the ranges follow each other")
+	assert.Len(t, sum.AcceptedByBlock, 2)
+	assert.True(t, sum.GivenUp[0].Time.Before(sum.GivenUp[1].Time), "in time order")
+	assert.Equal(t, one, SumFinals([]Final{one}))
 }
