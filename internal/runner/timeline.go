@@ -28,19 +28,6 @@ type Moment struct {
 	QueueLength float64            `json:"queue"`
 }
 
-// Timeline turns snapshots into moments, each over the span seconds before it
-// (latency percentiles need more requests than one second may have).
-func Timeline(snaps []Snapshot, start time.Time, span time.Duration) []Moment {
-	out := make([]Moment, 0, len(snaps))
-	from := 0
-	for i := 1; i < len(snaps); i++ {
-		var m Moment
-		m, from = moment(snaps, from, i, start, span, 1)
-		out = append(out, m)
-	}
-	return out
-}
-
 // moment is the run around snaps[i], over the span before it from snaps[from]
 // on; it returns the moment and where the span of the next one can start, which
 // only moves forward (so that earlier snapshots can be let go).

@@ -58,7 +58,7 @@ func snapshots(t *testing.T, start time.Time) []Snapshot {
 func TestTimeline(t *testing.T) {
 	start := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 	snaps := snapshots(t, start)
-	moments := Timeline(snaps, start, time.Second)
+	moments := timeline(snaps, start, time.Second)
 	require.Len(t, moments, 2)
 	m := moments[0]
 	assert.Equal(t, []float64{1, 1000, 1000, 900, 100, 0.5, 100}, []float64{m.Seconds, m.Target, m.Emitted, m.Sent, m.Lost, m.Cores, m.RSSMiB})
@@ -70,16 +70,16 @@ func TestTimeline(t *testing.T) {
 	assert.InDelta(t, 0.099, m.Latency.P99, 1e-9)
 
 	// Over a longer span, the second moment spans both seconds.
-	m = Timeline(snaps, start, 2*time.Second)[1]
+	m = timeline(snaps, start, 2*time.Second)[1]
 	assert.Equal(t, []float64{1505, 1400, 80}, []float64{m.Emitted, m.Sent, m.Lost})
 	assert.Equal(t, map[string]float64{"200": 13.5, "429": 0.5}, m.Responses)
 
-	assert.Empty(t, Timeline(snaps[:1], start, time.Second))
+	assert.Empty(t, timeline(snaps[:1], start, time.Second))
 }
 
 func TestTimelineCharts(t *testing.T) {
 	start := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
-	moments := Timeline(snapshots(t, start), start, time.Second)
+	moments := timeline(snapshots(t, start), start, time.Second)
 	charts := TimelineCharts(moments)
 	require.Len(t, charts, 3)
 	labels := func(c Chart) []string {
@@ -131,4 +131,33 @@ func TestRender(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, bytes.HasPrefix(b, []byte("\x89PNG")))
 	require.Error(t, WriteChart(filepath.Join(t.TempDir(), "chart.gif"), chart))
+}
+
+// timeline is the points a Recorder makes of snaps.
+func timeline(snaps []Snapshot, start time.Time, span time.Duration) []Moment {
+	r := NewRecorder(start, span, 1000)
+	for _, s := range snaps {
+		r.Add(s)
+	}
+	return r.Moments()
+}
+
+// TestRecorderKeepsFewPoints: a long run's points are halved past the maximum,
+// the newest kept, and only the snapshots a point's span reaches are held.
+func TestRecorderKeepsFewPoints(t *testing.T) {
+	start := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	r := NewRecorder(start, 2*time.Second, 10)
+	for i := range 100 {
+		r.Add(Snapshot{At: start.Add(time.Duration(i) * time.Second), Collector: telemetry(t, float64(1000*i), 0, float64(900*i), 0, 0, 1000, float64(i), 0)})
+		assert.LessOrEqual(t, len(r.recent), 4, "snapshot %d: only those the next span reaches", i)
+	}
+	moments := r.Moments()
+	assert.LessOrEqual(t, len(moments), 10)
+	assert.GreaterOrEqual(t, len(moments), 5)
+	assert.InDelta(t, 99, moments[len(moments)-1].Seconds, 1e-9, "the newest point kept")
+	for i := 1; i < len(moments); i++ {
+		assert.Greater(t, moments[i].Seconds, moments[i-1].Seconds)
+	}
+	acked := r.Acked()
+	assert.InDelta(t, 900*99, acked[len(acked)-1].Samples, 0)
 }
