@@ -79,7 +79,11 @@ type fleet struct {
 
 	mu sync.Mutex
 	// changed is closed and replaced whenever a pod's state changes.
-	changed   chan struct{}
+	changed chan struct{}
+	// created are the kinds of object made so far, which the cleanup deletes.
+	created map[string]bool
+
+	suspendMu sync.Mutex
 	suspended bool
 }
 
@@ -91,7 +95,7 @@ func start(ctx context.Context, client kubernetes.Interface, opts Options, t tem
 	if err != nil {
 		return nil, nil, err
 	}
-	f := &fleet{client: client, opts: opts, name: name, warnings: opts.Warnings, changed: make(chan struct{})}
+	f := &fleet{client: client, opts: opts, name: name, warnings: opts.Warnings, changed: make(chan struct{}), created: map[string]bool{}}
 	if f.warnings == nil {
 		f.warnings = os.Stderr
 	}
@@ -135,16 +139,19 @@ func (f *fleet) create(ctx context.Context, objs objects) error {
 	if err != nil {
 		return fmt.Errorf("kube: creating job %s/%s: %w", ns, objs.job.Name, err)
 	}
+	f.created["job"] = true
 	owner := []metav1.OwnerReference{{APIVersion: "batch/v1", Kind: "Job", Name: job.Name, UID: job.UID}}
 	objs.configMap.OwnerReferences = owner
 	if _, err := f.client.CoreV1().ConfigMaps(ns).Create(ctx, objs.configMap, metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("kube: creating configmap %s/%s: %w", ns, objs.configMap.Name, err)
 	}
+	f.created["configmap"] = true
 	if objs.secret != nil {
 		objs.secret.OwnerReferences = owner
 		if _, err := f.client.CoreV1().Secrets(ns).Create(ctx, objs.secret, metav1.CreateOptions{}); err != nil {
 			return fmt.Errorf("kube: creating secret %s/%s: %w", ns, objs.secret.Name, err)
 		}
+		f.created["secret"] = true
 	}
 	if err := f.patchSuspend(ctx, false); err != nil {
 		return fmt.Errorf("kube: starting job %s/%s: %w", ns, job.Name, err)
@@ -162,8 +169,8 @@ func (f *fleet) patchSuspend(ctx context.Context, suspend bool) error {
 // then the grace period) and creates none in their place. Tried a few times: a
 // stop that did not happen leaves the load running.
 func (f *fleet) suspend() error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	f.suspendMu.Lock()
+	defer f.suspendMu.Unlock()
 	if f.suspended {
 		return nil
 	}
@@ -192,23 +199,27 @@ func (f *fleet) cleanup() {
 	ns := f.opts.Namespace
 	background := metav1.DeletePropagationBackground
 	var errs []error
-	gone := func(err error) bool { return err == nil || apierrors.IsNotFound(err) }
-	if err := f.client.BatchV1().Jobs(ns).Delete(ctx, f.name, metav1.DeleteOptions{PropagationPolicy: &background}); !gone(err) {
+	// Each is deleted even when its creation seemed to fail (a request cut by
+	// Ctrl-C may have been carried out); a failure counts for what was created.
+	failed := func(kind string, err error) bool { return f.created[kind] && err != nil && !apierrors.IsNotFound(err) }
+	if err := f.client.BatchV1().Jobs(ns).Delete(ctx, f.name, metav1.DeleteOptions{PropagationPolicy: &background}); failed("job", err) {
 		errs = append(errs, err)
 	}
 	// The pods go with the Job; one that still runs after the load was stopped
 	// (a failed stop) is deleted at once.
 	for _, m := range f.members {
 		if name := m.Name(); name != "" && !m.ended() {
-			if err := f.client.CoreV1().Pods(ns).Delete(ctx, name, metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)}); !gone(err) {
+			if err := f.client.CoreV1().Pods(ns).Delete(ctx, name, metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)}); failed("job", err) {
 				errs = append(errs, err)
 			}
 		}
 	}
-	if err := f.client.CoreV1().ConfigMaps(ns).Delete(ctx, f.name, metav1.DeleteOptions{}); !gone(err) {
+	// Owned by the Job, they would go with it; deleted now, they are gone
+	// when the run ends.
+	if err := f.client.CoreV1().ConfigMaps(ns).Delete(ctx, f.name, metav1.DeleteOptions{}); failed("configmap", err) {
 		errs = append(errs, err)
 	}
-	if err := f.client.CoreV1().Secrets(ns).Delete(ctx, f.name, metav1.DeleteOptions{}); !gone(err) {
+	if err := f.client.CoreV1().Secrets(ns).Delete(ctx, f.name, metav1.DeleteOptions{}); failed("secret", err) {
 		errs = append(errs, err)
 	}
 	f.cancel()
