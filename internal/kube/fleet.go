@@ -40,7 +40,7 @@ func StartMembers(opts Options) func(ctx context.Context, configs []string, env 
 		if err != nil {
 			return nil, nil, err
 		}
-		client, err := NewClient(opts.Kubeconfig)
+		client, err := newClient(opts.Kubeconfig)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -48,9 +48,9 @@ func StartMembers(opts Options) func(ctx context.Context, configs []string, env 
 	}
 }
 
-// NewClient connects to the cluster of a kubeconfig (the default loading rules
+// newClient connects to the cluster of a kubeconfig (the default loading rules
 // when empty). Its rate allows a snapshot of every pod each second.
-func NewClient(kubeconfig string) (kubernetes.Interface, error) {
+func newClient(kubeconfig string) (kubernetes.Interface, error) {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	if kubeconfig != "" {
 		rules.ExplicitPath = kubeconfig

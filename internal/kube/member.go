@@ -65,7 +65,7 @@ func (m *member) Name() string {
 // Telemetry reads the collector's own metrics through the API server's pod
 // proxy: the port is open on the pod's IP, and no Service exposes it.
 func (m *member) Telemetry(ctx context.Context) (runner.Metrics, error) {
-	b, err := m.f.client.CoreV1().Pods(m.f.opts.Namespace).ProxyGet("http", m.Name(), strconv.Itoa(TelemetryPort), "metrics", nil).DoRaw(ctx)
+	b, err := m.f.client.CoreV1().Pods(m.f.opts.Namespace).ProxyGet("http", m.Name(), strconv.Itoa(telemetryPort), "metrics", nil).DoRaw(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("the pod proxy: %w", err)
 	}

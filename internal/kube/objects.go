@@ -44,9 +44,9 @@ const (
 	envHealth        = "HEALTH_CHECK_ENDPOINT"
 )
 
-// TelemetryPort is the port of the collector's own metrics in the pod, which
+// telemetryPort is the port of the collector's own metrics in the pod, which
 // the runner reads through the API server's pod proxy.
-const TelemetryPort = 8888
+const telemetryPort = 8888
 
 // finishedTTL removes a Job that ended without the runner (its deadline
 // passed after the runner died) and, by their owner references, its
@@ -117,7 +117,7 @@ func makeObjects(opts Options, t template, name string, configs []string, env ma
 	health := t.healthPort()
 	vars := []corev1.EnvVar{
 		{Name: envTelemetryHost, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "status.podIP"}}},
-		{Name: envTelemetryPort, Value: strconv.Itoa(TelemetryPort)},
+		{Name: envTelemetryPort, Value: strconv.Itoa(telemetryPort)},
 		// On the pod's IP, where the kubelet's probes come from.
 		{Name: envHealth, Value: fmt.Sprintf("$(%s):%d", envTelemetryHost, health)},
 		{Name: envReplicaIndex, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.annotations['" + completionIndex + "']"}}},
