@@ -42,6 +42,7 @@ type member struct {
 	terminated    *corev1.ContainerStateTerminated
 	logStarted    bool
 	log           bytes.Buffer
+	streamed      int64 // bytes of the pod's log read, beside the notes added
 	logFile       *os.File
 	logFileClosed bool
 	logDone       chan struct{}
@@ -310,7 +311,7 @@ func (m *member) streamLog() {
 // readLog appends what a stream holds beyond what was read before.
 func (m *member) readLog(r io.Reader) error {
 	m.mu.Lock()
-	skip := int64(m.log.Len())
+	skip := m.streamed
 	m.mu.Unlock()
 	if _, err := io.CopyN(io.Discard, r, skip); err != nil {
 		if errors.Is(err, io.EOF) {
@@ -324,6 +325,7 @@ func (m *member) readLog(r io.Reader) error {
 		if n > 0 {
 			m.mu.Lock()
 			m.appendLog(buf[:n])
+			m.streamed += int64(n)
 			m.mu.Unlock()
 		}
 		if errors.Is(err, io.EOF) {
