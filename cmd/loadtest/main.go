@@ -339,6 +339,11 @@ func (t *test) run(ctx context.Context) (runner.Verdict, error) {
 	}
 	settings.SamplesPerPoint = t.generated.SamplesPerPoint
 	t.plan = runner.Plan{Stages: o.stages, Start: t.start, Settings: settings, SLO: o.slo}
+	if len(r.Members) > 1 {
+		for _, m := range r.Members {
+			t.plan.Names = append(t.plan.Names, m.Name())
+		}
+	}
 	t.rec = runner.NewRecorder(t.start, 5*time.Second, reportPoints)
 	t.rec.SetSamplesPerPoint(settings.SamplesPerPoint)
 	if t.live != nil {

@@ -46,13 +46,10 @@ type Collector struct {
 	TelemetryURL, HealthURL, PprofURL string
 }
 
-// jsonLogs makes the collector log JSON lines without sampling, which the runner
-// decodes: every failed batch and request is a line of its own.
-const jsonLogs = "yaml:service::telemetry::logs: {encoding: json, sampling: {enabled: false}}"
-
-// JSONLogs is that overlay, for members started elsewhere (StartMembers adds it
-// to the configuration it is given).
-const JSONLogs = jsonLogs
+// JSONLogs makes the collector log JSON lines without sampling, which the runner
+// decodes: every failed batch and request is a line of its own. Members started
+// elsewhere (StartMembers) add it to the configuration they are given.
+const JSONLogs = "yaml:service::telemetry::logs: {encoding: json, sampling: {enabled: false}}"
 
 // StartCollector starts the collector and, unless NoWait, waits until its health
 // check answers; it returns an error with the end of the log when it exits first.
@@ -97,7 +94,7 @@ func startCollector(ctx context.Context, opts CollectorOptions) (*Collector, err
 		configs = []string{"collector-config.yaml"}
 	}
 	var args []string
-	for _, c := range append(configs, jsonLogs) {
+	for _, c := range append(configs, JSONLogs) {
 		if !strings.HasPrefix(c, "yaml:") && !filepath.IsAbs(c) {
 			if c, err = RepoPath(c); err != nil {
 				return nil, err

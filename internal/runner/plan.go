@@ -22,6 +22,8 @@ type Plan struct {
 	Start    time.Time
 	Settings Settings
 	SLO      SLO
+	// Names name the collectors of a fleet (a pod's name), in their order.
+	Names []string
 }
 
 // Lag is how long after a sample is generated the exporter reports it.
@@ -105,8 +107,12 @@ func (p Plan) Judge(i int, m Measurement, log Log, members []Measurement) StageR
 	one.Collectors = 1
 	var behind, names []string
 	for k, mm := range members {
+		name := fmt.Sprintf("collector %d", k+1)
+		if k < len(p.Names) {
+			name = p.Names[k]
+		}
 		c := CollectorResult{
-			Name: fmt.Sprintf("collector %d", k+1), TargetSamplesPerSecond: share.Target(), SentSamplesPerSecond: mm.StageRate(mm.Acknowledged),
+			Name: name, TargetSamplesPerSecond: share.Target(), SentSamplesPerSecond: mm.StageRate(mm.Acknowledged),
 			ShortfallSamples: mm.Shortfall, RejectedSamples: mm.Rejected, LostSamples: mm.Lost(), Cores: mm.StageRate(mm.CollectorCPU), PeakRSS: mm.PeakRSS,
 		}
 		if GeneratorLimited(mm, p.SLO, 0) {

@@ -162,8 +162,7 @@ func TestFinalCounts(t *testing.T) {
 	assert.Equal(t, 3, o.StageAtStop, "counted from 1")
 	assert.Equal(t, "outside the stages' windows 500 samples were lost and 1,000 rejected by the backend, from 12:00:05 to 12:00:12", o.Problem)
 
-	var v Verdict
-	v.Passed = true
+	v := Verdict{Stages: []StageResult{{Passed: true}}, Passed: true}
 	v.WithOutside(o)
 	assert.False(t, v.Passed, "a loss outside the stages fails the verdict")
 	assert.Contains(t, v.Headline(), "every stage passed, but samples were lost or rejected outside them")

@@ -172,7 +172,7 @@ func (b Backend) collectorConfigs(env map[string]string) []string {
 	// One overlay per header: an ${env:...} inside a YAML flow mapping is not
 	// resolved, a whole value is.
 	for i, name := range slices.Sorted(maps.Keys(headers)) {
-		variable := secretPrefix + strconv.Itoa(i)
+		variable := SecretPrefix + strconv.Itoa(i)
 		env[variable] = headers[name]
 		out = append(out, "yaml:exporters::prometheus_remote_write::http::headers::"+name+": ${env:"+variable+"}")
 	}

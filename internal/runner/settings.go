@@ -62,7 +62,7 @@ func SettingsOf(env map[string]string) (Settings, error) {
 	}
 	s := Settings{Env: map[string]string{}, SamplesPerPoint: 1, Collectors: 1}
 	for k, v := range env {
-		if !strings.HasPrefix(k, secretPrefix) {
+		if !strings.HasPrefix(k, SecretPrefix) {
 			s.Env[k] = v
 		}
 	}
@@ -101,13 +101,10 @@ func SettingsOf(env map[string]string) (Settings, error) {
 	return s, errors.Join(errs...)
 }
 
-// secretPrefix marks the variables that carry the backend's credentials to the
-// collector (collectorConfigs); they are never recorded.
-const secretPrefix = "RUNNER_HEADER_"
-
-// SecretPrefix is that prefix, for members started elsewhere: a Kubernetes
-// engine puts these variables in a Secret, never a ConfigMap.
-const SecretPrefix = secretPrefix
+// SecretPrefix marks the variables that carry the backend's credentials to the
+// collector (collectorConfigs); they are never recorded, and members started
+// elsewhere keep them in a Secret, never a ConfigMap.
+const SecretPrefix = "RUNNER_HEADER_"
 
 // Lag is how long after a sample is generated the exporter reports it sent or
 // failed: the batch processor's timeout, and a request. A stage is measured over

@@ -266,6 +266,8 @@ func (v Verdict) Headline() string {
 	}
 	var s string
 	switch {
+	case len(v.Stages) == 0:
+		s = "No stage was judged: the run ended before the first one."
 	case v.Limit.Stage > 0:
 		s = fmt.Sprintf("%s; stopped at stage %d (%s samples/s) by %s.", sustained, v.Limit.Stage, FormatCount(v.Limit.TargetSamplesPerSecond), v.Limit.Short)
 	case v.Outside != nil && v.Outside.Problem != "":

@@ -175,6 +175,8 @@ func TestDecideAndHeadline(t *testing.T) {
 	assert.Equal(t, "Sustained 1,234,567 samples/s; every stage passed. The backend lost acknowledged samples.", v.Headline())
 	assert.Equal(t, []string{"Read back: 3 acknowledged samples are missing."}, v.Details())
 
+	assert.Equal(t, "No stage was judged: the run ended before the first one.", Decide(nil).Headline(), "Ctrl-C before the first stage")
+
 	v = Decide([]StageResult{fail(1e4, "p99 write latency 1.50 s", "p99 write latency 1.50 s above 1s")})
 	v.WithReadBack(nil)
 	assert.Equal(t, "No stage passed; stopped at stage 1 (10,000 samples/s) by p99 write latency 1.50 s.", v.Headline())
