@@ -20,6 +20,7 @@ import (
 // one verdict finds the same limit, each collector carries half, and the
 // read-back covers both ranges.
 func TestLoadTestFleetFindsTheIngestionRateLimit(t *testing.T) {
+	t.Parallel()
 	prom := startPrometheus(t, runner.PrometheusOptions{})
 	quota := backend.LimitIngestion(backend.QuotaOptions{SamplesPerSecond: 20000}, backend.Forward(prom.URL))
 	srv := standIn(t, quota)
@@ -51,6 +52,7 @@ func TestLoadTestFleetFindsTheIngestionRateLimit(t *testing.T) {
 // collector's instances: the fleet falls short, and the verdict names that
 // collector and why, not the backend.
 func TestLoadTestFleetNamesTheStarvedCollector(t *testing.T) {
+	t.Parallel()
 	prom := startPrometheus(t, runner.PrometheusOptions{})
 	second := func(s backend.Series) bool { return strings.Contains(s.Labels, "InstanceId=I0000001") }
 	srv := standIn(t, backend.SlowWhere(second, 500*time.Millisecond, backend.Forward(prom.URL)))

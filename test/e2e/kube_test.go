@@ -59,6 +59,7 @@ func kubeArgs(kubeconfig string, args ...string) []string {
 // read-back finds exactly what the backend acknowledged over both ranges of
 // instances; the Job, its ConfigMap, Secret and pods are gone afterwards.
 func TestKubeLoadTestFleet(t *testing.T) {
+	t.Parallel()
 	prom := startPrometheus(t, runner.PrometheusOptions{})
 	s, kubeconfig := kubeStandIn(t, kubeapi.Options{})
 	lt := runLoadTest(t, nil, kubeArgs(kubeconfig, "-replicas", "2", "-url", prom.WriteURL, "-instances", "1000", "-stages", "5s:4000,5s:8000")...)
@@ -96,6 +97,7 @@ func TestKubeLoadTestFleet(t *testing.T) {
 // Ctrl-C mid-run stops the pods gracefully (the Job suspended), reads back
 // what was acknowledged, reports, exits 130, and removes everything.
 func TestKubeLoadTestInterrupted(t *testing.T) {
+	t.Parallel()
 	prom := startPrometheus(t, runner.PrometheusOptions{})
 	s, kubeconfig := kubeStandIn(t, kubeapi.Options{})
 	web, err := runner.FreeAddr()
@@ -146,6 +148,7 @@ func TestKubeLoadTestInterrupted(t *testing.T) {
 // A pod that never becomes ready stops the run before any load: the error
 // names the pod and why, the exit code is 2, and nothing is left.
 func TestKubeLoadTestPodNeverReady(t *testing.T) {
+	t.Parallel()
 	prom := startPrometheus(t, runner.PrometheusOptions{})
 	s, kubeconfig := kubeStandIn(t, kubeapi.Options{NeverReady: map[int]string{1: "ImagePullBackOff"}})
 	args := kubeArgs(kubeconfig, "-replicas", "2", "-url", prom.WriteURL, "-instances", "500", "-stages", "10s:2000")

@@ -134,6 +134,7 @@ func standIn(t *testing.T, h http.Handler) *backend.Server {
 // below the quota and names the rate limit at the first above it; and what was
 // acknowledged is read back to the sample.
 func TestLoadTestFindsTheIngestionRateLimit(t *testing.T) {
+	t.Parallel()
 	prom := startPrometheus(t, runner.PrometheusOptions{})
 	quota := backend.LimitIngestion(backend.QuotaOptions{SamplesPerSecond: 20000}, backend.Forward(prom.URL))
 	srv := standIn(t, quota)
@@ -289,6 +290,7 @@ func TestTwoLoadTestsAtOnce(t *testing.T) {
 // TestLoadTestFindsSlowAnswers delays every answer by 1.5 s: the latency SLO is
 // what breaks.
 func TestLoadTestFindsSlowAnswers(t *testing.T) {
+	t.Parallel()
 	prom := startPrometheus(t, runner.PrometheusOptions{})
 	srv := standIn(t, backend.Slow(1500*time.Millisecond, backend.Forward(prom.URL)))
 	_, _, v := loadTest(t, nil, "-url", srv.WriteURL, "-instances", "1000", "-stages", "10s:1000")
@@ -317,6 +319,7 @@ func TestLoadTestBlamesTheGenerator(t *testing.T) {
 // acknowledges every write but drops one series entry in ten: the read-back finds
 // the loss, within 1 % of what was dropped, and the verdict fails naming it.
 func TestLoadTestReadBackFindsSilentLoss(t *testing.T) {
+	t.Parallel()
 	prom := startPrometheus(t, runner.PrometheusOptions{})
 	dropper := backend.DropSeries(10, backend.Forward(prom.URL))
 	srv := standIn(t, dropper)
@@ -335,6 +338,7 @@ func TestLoadTestReadBackFindsSilentLoss(t *testing.T) {
 // and drops it. The probe writes another after a few seconds and times the one it
 // sees, instead of waiting out its timeout (which held a read-back for minutes).
 func TestCanaryOutlivesALostSample(t *testing.T) {
+	t.Parallel()
 	prom := startPrometheus(t, runner.PrometheusOptions{})
 	forward := backend.Forward(prom.URL)
 	dropAll := backend.DropSeries(1, forward)
@@ -362,6 +366,7 @@ func TestCanaryOutlivesALostSample(t *testing.T) {
 // writes and the query API: the collector's writes, the canary's writes and the
 // read-back's queries are all signed and verify, and the read-back is exact.
 func TestLoadTestSignsQueriesForAMP(t *testing.T) {
+	t.Parallel()
 	prom := startPrometheus(t, runner.PrometheusOptions{})
 	creds := aws.Credentials{AccessKeyID: "AKIAE2ELOADTEST00001", SecretAccessKey: "e2eLoadtestSecret/Zq8Xc6Vb4Nm2As1Df3Gh5Jk7Lz9"}
 	check := backend.SigV4(&backend.Verifier{Credentials: creds, Region: sigv4Region, Service: "aps"}, backend.Record(backend.Forward(prom.URL)))
@@ -381,6 +386,7 @@ func TestLoadTestSignsQueriesForAMP(t *testing.T) {
 // backend that refuses every write and query without the tenant's header: the
 // collector's writes, the canary and the read-back all carry it.
 func TestLoadTestSendsTheTenantHeader(t *testing.T) {
+	t.Parallel()
 	prom := startPrometheus(t, runner.PrometheusOptions{})
 	tenant := backend.RequireHeader("X-Scope-OrgID", "loadtest", backend.Forward(prom.URL))
 	srv := standIn(t, tenant)
@@ -399,6 +405,7 @@ func TestLoadTestSendsTheTenantHeader(t *testing.T) {
 // TestLoadTestSendsTheBearerToken: the same against a backend that requires a
 // bearer token, read from -bearer-token-file.
 func TestLoadTestSendsTheBearerToken(t *testing.T) {
+	t.Parallel()
 	prom := startPrometheus(t, runner.PrometheusOptions{})
 	const token = "e2e-token-4f1c9a"
 	guard := backend.RequireHeader("Authorization", "Bearer "+token, backend.Forward(prom.URL))
@@ -419,6 +426,7 @@ func TestLoadTestSendsTheBearerToken(t *testing.T) {
 // TestLoadTestMeasuresFreshness makes writes queryable only a second after they
 // are acknowledged: the canary measures it.
 func TestLoadTestMeasuresFreshness(t *testing.T) {
+	t.Parallel()
 	prom := startPrometheus(t, runner.PrometheusOptions{})
 	srv := standIn(t, backend.DelayVisible(time.Second, backend.Forward(prom.URL)))
 	_, _, v := loadTest(t, nil, "-url", srv.WriteURL, "-instances", "100", "-stages", "10s:200", "-canary-every", "500ms")
@@ -431,6 +439,7 @@ func TestLoadTestMeasuresFreshness(t *testing.T) {
 // TestLoadTestRefusesBadInput checks that bad input gets a clear error and a
 // non-zero exit before anything starts.
 func TestLoadTestRefusesBadInput(t *testing.T) {
+	t.Parallel()
 	closed, err := runner.FreeAddr()
 	require.NoError(t, err)
 	notPrometheus := standIn(t, http.NotFoundHandler())
@@ -460,6 +469,7 @@ func TestLoadTestRefusesBadInput(t *testing.T) {
 // TestBenchAgainstARemoteURL runs the bench's matrix, two sink parallelisms,
 // against a stand-in in front of Prometheus instead of a Prometheus of its own.
 func TestBenchAgainstARemoteURL(t *testing.T) {
+	t.Parallel()
 	prom := startPrometheus(t, runner.PrometheusOptions{})
 	rec := backend.Record(backend.Forward(prom.URL))
 	srv := standIn(t, rec)

@@ -25,6 +25,7 @@ import (
 // that it ends cleanly with the accounting line and a read-back that found every
 // acknowledged sample and every written series in Prometheus.
 func TestMakeRunReadsBackAtCtrlC(t *testing.T) {
+	t.Parallel()
 	lr := startLocalRun(t, nil)
 	require.Eventually(t, func() bool {
 		m, err := runner.Scrape(t.Context(), lr.telemetry)
@@ -75,6 +76,7 @@ func killedLeavesNothingRunning(t *testing.T, env map[string]string) {
 // every write and query without its tenant's header, as Mimir does, with the
 // header set from the environment: every sample is stored and read back.
 func TestMakeRunWithATenantHeader(t *testing.T) {
+	t.Parallel()
 	prom := startPrometheus(t, runner.PrometheusOptions{})
 	tenant := backend.RequireHeader("X-Scope-OrgID", "team-a", backend.Forward(prom.URL))
 	srv := standIn(t, tenant)

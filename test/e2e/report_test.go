@@ -17,6 +17,7 @@ import (
 // failed in a real browser: the headline is one short sentence, coloured by the
 // result, with the reason under it, and the read-back is said once.
 func TestReportInABrowser(t *testing.T) {
+	t.Parallel()
 	ctx := browser(t)
 	passed := runLoadTest(t, nil, "-instances", "100", "-stages", "4s:1000")
 	failed := runLoadTest(t, nil, "-instances", "2000", "-gen", "1", "-stages", "5s:3M")

@@ -22,6 +22,7 @@ import (
 // 2 × 3N series of instances 0 .. 3N-1, each collector's range disjoint from the
 // others', with nothing rejected, and every sample each collector emitted stored.
 func TestScaleOut(t *testing.T) {
+	t.Parallel()
 	const (
 		replicas = 3
 		n        = 20 // instances per replica

@@ -108,6 +108,7 @@ func ampConfigs(t *testing.T) []string {
 // sources of the default chain that can be had without AWS: every request verifies
 // and every emitted sample is stored, once.
 func TestSigV4SignedWritesVerify(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		creds aws.Credentials
@@ -167,6 +168,7 @@ func TestSigV4SignedWritesVerify(t *testing.T) {
 // answered 403, once, the collector logs one line per request and per batch, counts
 // every sample as failed, keeps running, stops cleanly and never logs a secret.
 func TestSigV4WrongSecretIsRejected(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	prom := startPrometheus(t, runner.PrometheusOptions{})
 	front := startSigV4Front(t, prom, sigv4Creds)
@@ -283,6 +285,7 @@ func startFakeSTS(t *testing.T, base, creds aws.Credentials) *fakeSTS {
 // collector calls AssumeRole signed with the environment's credentials and signs
 // every write with the temporary credentials it got.
 func TestSigV4AssumeRole(t *testing.T) {
+	t.Parallel()
 	const roleARN = "arn:aws:iam::123456789012:role/amp-writer"
 	prom := startPrometheus(t, runner.PrometheusOptions{})
 	front := startSigV4Front(t, prom, sigv4TempCreds)

@@ -26,6 +26,7 @@ import (
 // every request, with test credentials), and N is small. Prometheus must hold
 // exactly the series of the instances [2N, 3N), with every sample emitted.
 func TestStatefulSetPodOwnsItsInstances(t *testing.T) {
+	t.Parallel()
 	const (
 		ordinal = 2
 		n       = 6 // GENERATOR_INSTANCES
