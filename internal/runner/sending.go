@@ -94,6 +94,10 @@ func CollectorLimit(m Measurement, s Settings) (string, string) {
 	case send.PathBusy >= pathBusyBound && send.Ceiling > 0:
 		advice := fmt.Sprintf("sending was latency-bound: at %s per request and %d in flight, one collector sends at most about %s samples/s",
 			seconds(send.MeanLatency), send.InFlight, FormatCount(roundTo3(send.Ceiling)))
+		if bytes, ceiling := largerRequests(send, s); ceiling > send.Ceiling {
+			return LimitSending, advice + fmt.Sprintf("; its requests carried only %s samples each: -env %s=%d (%s samples a request, as Prometheus sends them) raises that to about %s at the same latency",
+				FormatCount(math.Round(send.SamplesPerRequest)), envRequestBytes, bytes, FormatCount(prometheusSamplesPerSend), FormatCount(roundTo3(ceiling)))
+		}
 		if send.RequestsPerBatch > s.Sink {
 			return LimitSending, advice + fmt.Sprintf("; -sink %d (a whole batch at once) raises that to about %s", send.RequestsPerBatch, FormatCount(roundTo3(send.WholeBatch)))
 		}
@@ -115,6 +119,25 @@ func exportAdvice(m Measurement, s Settings) string {
 		return fmt.Sprintf("the collector used %.1f of %d cores: more generator workers (-gen, a batcher each) or collectors", cores, runtime.NumCPU())
 	}
 	return fmt.Sprintf("the collector used %.1f of %d cores: add collectors", cores, runtime.NumCPU())
+}
+
+// prometheusSamplesPerSend is Prometheus's own max_samples_per_send: what a
+// production writer puts in one request.
+const prometheusSamplesPerSend = 2000
+
+// largerRequests: when requests carry far fewer samples than Prometheus sends
+// (SINK_MAX_REQUEST_BYTES is filled by whole label sets, so long labels and one
+// sample per series make small requests), the request size that carries
+// prometheusSamplesPerSend of them, and the ceiling with it at the same latency;
+// 0, 0 when the requests are large enough or unknown.
+func largerRequests(send Sending, s Settings) (int, float64) {
+	if send.SamplesPerRequest <= 0 || send.SamplesPerRequest >= prometheusSamplesPerSend/2 || s.RequestBytes <= 0 || send.MeanLatency <= 0 {
+		return 0, 0
+	}
+	bytes := int(math.Ceil(float64(s.RequestBytes)*prometheusSamplesPerSend/send.SamplesPerRequest/1024)) * 1024
+	batch := float64(s.BatchSize) * s.perPoint()
+	rounds := math.Ceil(math.Ceil(batch/prometheusSamplesPerSend) / float64(max(s.Sink, 1)))
+	return bytes, batch * float64(s.Batchers()*max(s.Collectors, 1)) / (rounds * send.MeanLatency)
 }
 
 // roundTo3 rounds to three significant digits: a ceiling is an estimate.

@@ -28,7 +28,7 @@ func healthy(change func(*Measurement)) Measurement {
 
 // shipped are the shipped configuration's settings that judging reads, with one
 // generator worker: one batcher.
-var shipped = Settings{Generator: 1, Sink: 2, BatchSize: 16384, BatchTimeout: time.Second, MaxRetry: 8 * time.Second}
+var shipped = Settings{Generator: 1, Sink: 2, BatchSize: 16384, BatchTimeout: time.Second, MaxRetry: 8 * time.Second, RequestBytes: 49152}
 
 func TestJudge(t *testing.T) {
 	stage := Stage{Duration: 10 * time.Second, From: 1e4, To: 1e4}
@@ -73,7 +73,8 @@ func TestJudge(t *testing.T) {
 		{"latency-bound sending", healthy(all(behind, func(m *Measurement) {
 			m.Responses, m.RequestSeconds, m.Batches = map[string]float64{"204": 100}, 37.5, 10
 		})), nil, behindBy + "sending was latency-bound: at 375 ms per request and 2 in flight, one collector sends at most about 2,570 samples/s; " +
-			"-sink 33 (a whole batch at once) raises that to about 43,700", LimitSending},
+			"its requests carried only 500 samples each: -env SINK_MAX_REQUEST_BYTES=196608 (2,000 samples a request, as Prometheus sends them) " +
+			"raises that to about 8,740 at the same latency", LimitSending},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := Judge(stage, tc.m, tc.causes, DefaultSLO, shipped)
