@@ -80,13 +80,13 @@ func title(o *options) string {
 
 // setup says what ran: the collectors, the instances, the parallelism and the SLO.
 func setup(o *options, v runner.Verdict) string {
-	fleet := "One collector"
+	fleet := fmt.Sprintf("One collector of %s instances", runner.FormatCount(float64(o.instances)))
 	if v.Collectors > 1 {
-		fleet = fmt.Sprintf("%d collectors side by side", v.Collectors)
+		fleet = fmt.Sprintf("%d collectors side by side, %s instances each", v.Collectors, runner.FormatCount(float64(o.instances)))
 	}
-	return fmt.Sprintf("%s of %d instances each (%s shape), generator parallelism %d, sink parallelism %d; SLO per stage: acknowledged ≥ %.0f %% of the target, "+
+	return fmt.Sprintf("%s (%s shape), generator parallelism %d, sink parallelism %d; SLO per stage: acknowledged ≥ %.0f %% of the target, "+
 		"p99 ≤ %s, ≤ %.1f %% of requests failed, ≤ %.0f samples lost. Collector settings passed: %s (the shipped defaults for the rest; verdict.json has them all).",
-		fleet, o.instances, shapeName(o.shape), o.gen, o.sink, 100*o.slo.AckRatio, o.slo.P99, 100*o.slo.ErrorRatio, o.slo.Lost, v.Settings)
+		fleet, shapeName(o.shape), o.gen, o.sink, 100*o.slo.AckRatio, o.slo.P99, 100*o.slo.ErrorRatio, o.slo.Lost, v.Settings)
 }
 
 func shapeName(s runner.Shape) string {
