@@ -239,6 +239,7 @@ func (r *dummyMetricsReceiver) Shutdown(ctx context.Context) error {
 		zap.Int64("accepted_samples", accepted),
 		zap.Int64("refused_samples", refused),
 		zap.Int64("stale_markers", r.totals.stale.Load()),
+		zap.Int64("refused_stale_markers", r.totals.refusedStale.Load()),
 		zap.Int("stage_at_stop", r.stageAt(stopped)),
 		zap.Object("accepted_by_block", acceptedByBlock(r.running)),
 		zap.Int64("scheduled_samples", r.totals.scheduled.Load()),

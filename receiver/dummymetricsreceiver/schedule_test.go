@@ -335,3 +335,13 @@ func TestTheScheduleIsObservedWhileTheReceiverRuns(t *testing.T) {
 	_, _, ok = gauges(t, &Config{InstanceIDLocation: InstanceIDOnResource, Instances: 2, Parallelism: 1, MinSamplesPerSeries: 2, MaxSamplesPerSeries: 10, Pause: time.Hour})
 	assert.False(t, ok, "pause has no schedule to observe")
 }
+
+func TestASlowHandOverDoesNotCostTheNextPayload(t *testing.T) {
+	// 2 samples/s, and taking a payload takes 1.5 s: the worker is idle most of
+	// the time and must keep up.
+	cfg := stagesConfig(AfterStagesStop, Stage{Duration: 5 * time.Minute, Rate: 2})
+	sink, _, tel := simulateStages(t, cfg, simStart, 5*time.Minute, 1500*time.Millisecond)
+
+	assert.Empty(t, byStage(t, tel, "otelcol_receiver_dummymetrics_shortfall_samples"))
+	assert.InDelta(t, 600, sink.total(), 10, "to an emission of at most 10 samples")
+}

@@ -485,7 +485,9 @@ func TestRefusedScrapesAreCountedInSamples(t *testing.T) {
 		return samples, markers, series
 	}
 	accepted, stale, written := count(sink.accepted)
-	refused, _, _ := count(sink.refused)
+	refused, refusedStale, _ := count(sink.refused)
+	assert.Positive(t, refusedStale, "churn ends series in refused payloads too")
+	assert.Equal(t, refusedStale, w.totals.refusedStale.Load())
 	assert.Equal(t, refused, w.totals.refused.Load())
 	assert.Equal(t, refused, sumOf(t, tel, "otelcol_receiver_dummymetrics_refused_samples"))
 	assert.Equal(t, refused, sumOf(t, tel, "otelcol_receiver_refused_metric_points"))
@@ -551,4 +553,18 @@ func TestAnIdleStageAndAlignStartAreWaitedOutNotWalked(t *testing.T) {
 	assert.Zero(t, during)
 	assert.Equal(t, 2000*10, after, "and of the last")
 	assert.Equal(t, 2*2000, markers, "the series end before the idle stage and after the last one")
+}
+
+func TestASlowHandOverDoesNotDelayTheNextScrape(t *testing.T) {
+	// Taking a payload takes 1.5 s, less than the 10 s between scrapes: the worker
+	// must sleep only what is left, not the wait it had before handing over.
+	cfg := scrapeTestConfig(1, 10*time.Second, nil)
+	sink := &scrapeSink{delay: 1500 * time.Millisecond}
+	w, tel := simulateShard(t, cfg, 0, simStart, 10*time.Minute, sink)
+
+	assert.Empty(t, byStage(t, tel, "otelcol_receiver_dummymetrics_shortfall_samples"))
+	assert.Zero(t, w.totals.shortfall.Load())
+	scheduled := byStage(t, tel, "otelcol_receiver_dummymetrics_scheduled_samples")["0"]
+	assert.InDelta(t, 120, scheduled, 2, "CPU and Memory every 10 s for 10 minutes")
+	assert.InDelta(t, scheduled, w.totals.accepted.Load(), 2, "every scrape sent, at most the last one still staged")
 }

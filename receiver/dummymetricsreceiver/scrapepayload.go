@@ -175,7 +175,7 @@ func (p *scrapePayload) appendCounter(points pmetric.NumberDataPointSlice, d, nu
 }
 
 // appendHistogram appends classic histogram points: each bucket's own count grows
-// by 4 or 5 per scrape, so the cumulative counts grow along le and over time. A
+// by 3 to 5 per scrape (4 on average), so the cumulative counts grow along le and over time. A
 // stale point keeps the bounds, a sum and a count for every bucket, so that the
 // exporter ends every one of its series.
 func (p *scrapePayload) appendHistogram(points pmetric.HistogramDataPointSlice, d int) {
@@ -218,7 +218,7 @@ func (p *scrapePayload) appendHistogram(points pmetric.HistogramDataPointSlice, 
 }
 
 // appendNativeHistogram appends exponential histogram points at scale 0: eight
-// positive buckets (1, 2], (2, 4], ... whose counts grow by 4 or 5 per scrape.
+// positive buckets (1, 2], (2, 4], ... whose counts grow by 3 to 5 per scrape.
 func (p *scrapePayload) appendNativeHistogram(points pmetric.ExponentialHistogramDataPointSlice, d int) {
 	points.EnsureCapacity(len(p.scrapes))
 	for i := range p.scrapes {

@@ -36,7 +36,7 @@ const (
 	counterPrefix         = "dummy_counter_"
 	histogramName         = "dummy_histogram"
 	nativeHistogramName   = "dummy_native_histogram"
-	counterStep           = 10 // a counter numbered k grows by 10·k per scrape, give or take half
+	counterStep           = 10 // a counter numbered k grows by 10·k per scrape on average, 5·k to 15·k
 	observationsPerBucket = 4  // per bucket and scrape, give or take one
 	nativeBuckets         = 8  // positive buckets of the exponential histogram, at scale 0
 )
@@ -56,13 +56,13 @@ func scrapeMetrics(sc *ScrapeConfig) []scrapeMetric {
 	for i := 1; i <= sc.Counters; i++ {
 		metrics = append(metrics, scrapeMetric{
 			name: counterPrefix + strconv.Itoa(i), kind: kindCounter, number: i,
-			description: fmt.Sprintf("Dummy cumulative counter of the instance, growing by %d to %d per scrape since the instance started.", counterStep*i, counterStep*i*3/2),
+			description: fmt.Sprintf("Dummy cumulative counter of the instance, growing by %d per scrape on average (%d to %d) since the instance started.", counterStep*i, counterStep*i/2, counterStep*i*3/2),
 		})
 	}
 	if sc.HistogramBuckets > 0 {
 		metrics = append(metrics, scrapeMetric{
 			name: histogramName, kind: kindHistogram,
-			description: fmt.Sprintf("Dummy classic histogram of the instance: %d to %d observations per bucket and scrape.", observationsPerBucket, observationsPerBucket+1),
+			description: fmt.Sprintf("Dummy classic histogram of the instance: %d observations per bucket and scrape on average (%d to %d).", observationsPerBucket, observationsPerBucket-1, observationsPerBucket+1),
 		})
 	}
 	if sc.NativeHistogram {
@@ -125,8 +125,8 @@ func counterValue(number int, n int64, h uint64) float64 {
 }
 
 // bucketCount is a histogram bucket's own count (not cumulative) at the n-th
-// scrape of its generation: 4n or 4n+1, so strictly increasing in n, from one
-// bit of a hash.
+// scrape of its generation: 4n or 4n+1, from one bit of a hash, so it grows by 3
+// to 5 per scrape, strictly.
 func bucketCount(n int64, h uint64, bit int) uint64 {
 	return observationsPerBucket*uint64(n) + h>>(bit%64)&1
 }

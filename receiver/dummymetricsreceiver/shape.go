@@ -108,16 +108,18 @@ func (s *ScrapeConfig) validate() []error {
 	} else if s.Interval%time.Millisecond != 0 {
 		add("scrape.interval (%s) must be a whole number of milliseconds, the resolution of timestamps", s.Interval)
 	}
-	if s.Gauges < 0 {
-		add("scrape.gauges (%d) must not be negative", s.Gauges)
+	// Each alone first, so that their sum below cannot overflow.
+	if s.Gauges < 0 || s.Gauges > maxSeriesPerInstance {
+		add("scrape.gauges (%d) must be between 0 and %d", s.Gauges, maxSeriesPerInstance)
 	}
-	if s.Counters < 0 {
-		add("scrape.counters (%d) must not be negative", s.Counters)
+	if s.Counters < 0 || s.Counters > maxSeriesPerInstance {
+		add("scrape.counters (%d) must be between 0 and %d", s.Counters, maxSeriesPerInstance)
 	}
 	if s.HistogramBuckets < 0 || s.HistogramBuckets > maxHistogramBuckets {
 		add("scrape.histogram_buckets (%d) must be between 0 (no histogram) and %d", s.HistogramBuckets, maxHistogramBuckets)
 	}
-	if n := s.seriesPerInstance(); n > maxSeriesPerInstance {
+	countsValid := s.Gauges >= 0 && s.Gauges <= maxSeriesPerInstance && s.Counters >= 0 && s.Counters <= maxSeriesPerInstance
+	if n := s.seriesPerInstance(); countsValid && n > maxSeriesPerInstance {
 		add("scrape: an instance has %d series (CPU and Memory, gauges (%d), counters (%d), histogram_buckets (%d) + 3 when set, native_histogram (%v)), more than %d",
 			n, s.Gauges, s.Counters, s.HistogramBuckets, s.NativeHistogram, maxSeriesPerInstance)
 	}

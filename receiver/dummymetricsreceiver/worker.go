@@ -56,14 +56,17 @@ func shardClientInfo(k int) client.Info {
 
 // counters are the receiver's totals, summed over its workers for the shutdown report.
 type counters struct {
-	accepted  atomic.Int64 // samples; staleness markers are not samples
-	refused   atomic.Int64
-	stale     atomic.Int64 // staleness markers accepted
-	scheduled atomic.Int64
-	shortfall atomic.Int64
-	clockWait atomic.Int64 // nanoseconds
-	heldBack  atomic.Int64 // nanoseconds
-	written   atomic.Int64 // series with a sample accepted
+	accepted atomic.Int64 // samples; staleness markers are not samples
+	refused  atomic.Int64
+	stale    atomic.Int64 // staleness markers accepted
+	// staleness markers refused: not sent again (their series end by Prometheus's
+	// five-minute lookback instead), so counted, as samples are.
+	refusedStale atomic.Int64
+	scheduled    atomic.Int64
+	shortfall    atomic.Int64
+	clockWait    atomic.Int64 // nanoseconds
+	heldBack     atomic.Int64 // nanoseconds
+	written      atomic.Int64 // series with a sample accepted
 }
 
 // output is what a worker's shape stages its samples in, and what the worker needs
@@ -146,7 +149,12 @@ func (w *worker) run(ctx context.Context) {
 		now := w.now()
 		if w.pacer != nil && w.pacer.done >= w.pacer.budget {
 			if wait := w.pacer.next(now); wait > 0 {
-				w.flush(ctx)
+				// Hand over what is staged first: the pipeline may take longer than
+				// the wait, so look at the schedule again afterwards.
+				if w.out.staged() > 0 {
+					w.flush(ctx)
+					continue
+				}
 				w.sleep(ctx, wait)
 				continue
 			}
@@ -156,7 +164,10 @@ func (w *worker) run(ctx context.Context) {
 		if waitMillis > 0 {
 			// The series is a second ahead of the clock: flush what is ready and let the
 			// clock catch up, so that timestamps stay strictly increasing and near now.
-			w.flush(ctx)
+			if w.out.staged() > 0 {
+				w.flush(ctx)
+				continue
+			}
 			wait := time.Duration(waitMillis) * time.Millisecond
 			w.totals.clockWait.Add(int64(wait))
 			w.telemetry.ReceiverDummymetricsClockWaitTime.Add(ctx, wait.Seconds())
@@ -195,7 +206,12 @@ func (w *worker) runScrape(ctx context.Context) {
 			continue
 		}
 		if wait := time.Duration(at-w.now().UnixMilli()) * time.Millisecond; wait > 0 {
-			w.flush(ctx)
+			// A hand-over may outlast the wait: sleep only once nothing is staged,
+			// until the next scrape as the clock then says, or it would come late.
+			if s.staged() > 0 {
+				w.flush(ctx)
+				continue
+			}
 			w.sleep(ctx, wait)
 			continue
 		}
@@ -272,6 +288,7 @@ func (w *worker) flush(ctx context.Context) {
 	}
 	w.totals.refused.Add(int64(samples))
 	w.telemetry.ReceiverDummymetricsRefusedSamples.Add(ctx, int64(samples))
+	w.totals.refusedStale.Add(int64(markers))
 	w.out.settle(false)
 	firstOfStreak := w.refusedInStreak == 0
 	w.refusedInStreak += int64(samples)
