@@ -160,6 +160,15 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if o.require < 0 {
 		errs = append(errs, fmt.Errorf("-require %v: not negative", o.require))
 	}
+	if o.maxQuerySamples < 1 {
+		errs = append(errs, fmt.Errorf("-query-max-samples %v: at least 1", o.maxQuerySamples))
+	}
+	if o.maxQuerySeries < 1 {
+		errs = append(errs, fmt.Errorf("-query-max-series %v: at least 1", o.maxQuerySeries))
+	}
+	if o.liveReadBack < time.Second {
+		errs = append(errs, fmt.Errorf("-live-read-back %s: at least 1s (every query costs on a managed backend)", o.liveReadBack))
+	}
 	o.env = map[string]string{}
 	for _, kv := range env {
 		k, v, ok := strings.Cut(kv, "=")
@@ -167,9 +176,20 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 			errs = append(errs, fmt.Errorf("-env %q is not KEY=VALUE", kv))
 			continue
 		}
+		if flag, ok := flagOwned[k]; ok {
+			errs = append(errs, fmt.Errorf("-env %s: set it with %s", k, flag))
+			continue
+		}
 		o.env[k] = v
 	}
 	return o, errors.Join(errs...)
+}
+
+// flagOwned are the collector's variables that the load test sets from its own
+// flags: an -env for one would be overwritten.
+var flagOwned = map[string]string{
+	"GENERATOR_INSTANCES": "-instances", "GENERATOR_PARALLELISM": "-gen",
+	"SINK_PARALLELISM": "-sink", "GENERATOR_INSTANCE_OFFSET": "-instance-offset",
 }
 
 // reportPoints is the most chart points the report keeps: a run of hours holds
@@ -349,7 +369,7 @@ func (t *test) run(ctx context.Context) (runner.Verdict, error) {
 	if t.live != nil {
 		t.live.SetSamplesPerPoint(settings.SamplesPerPoint)
 	}
-	fmt.Fprintf(t.out, "Load test against %s%s: %d stages, %s in all; results in %s\n", r.Backend.WriteURL, r.Backend.Describe(), len(o.stages), t.plan.Duration(), dir)
+	fmt.Fprintf(t.out, "Load test against %s%s: %d stages, %s in all; results in %s\n", runner.DisplayURL(r.Backend.WriteURL), r.Backend.Describe(), len(o.stages), t.plan.Duration(), dir)
 	t.printReadBackCost()
 	canary, err := r.Backend.NewCanary(r.Querier, runner.CanaryRun(filepath.Base(dir)))
 	if err != nil {

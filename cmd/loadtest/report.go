@@ -71,7 +71,7 @@ func writeReport(dir string, o *options, v runner.Verdict, moments []runner.Mome
 }
 
 func title(o *options) string {
-	backend := o.backend.WriteURL
+	backend := runner.DisplayURL(o.backend.WriteURL)
 	if backend == "" {
 		backend = "a local Prometheus"
 	}

@@ -34,6 +34,10 @@ func main() {
 	web := flag.String("web", envOr("WEB_ADDR", "127.0.0.1:8080"), "address of the live page, empty for none (env WEB_ADDR)")
 	liveReadBack := flag.Duration("live-read-back", 5*time.Second, "how often the live page reads back what the backend stored over the last window")
 	flag.Parse()
+	if *liveReadBack < time.Second {
+		fmt.Fprintf(os.Stderr, "localrun: -live-read-back %s: at least 1s (every query costs on a managed backend)\n", *liveReadBack)
+		os.Exit(2)
+	}
 	if err := run(*promAddr, *zpages, *progress, *web, *liveReadBack); err != nil {
 		fmt.Fprintln(os.Stderr, "localrun:", err)
 		os.Exit(1)
@@ -78,9 +82,9 @@ func run(promAddr string, zpages bool, progressEvery time.Duration, web string, 
 		fmt.Printf("Starting Prometheus on %s (data and log in a temporary folder, removed at the end)\n", promAddr)
 	case backend.SigV4Region != "":
 		// Every request is signed, the runner's own too (the canary, the read-back).
-		fmt.Printf("Writing to %s, signed with SigV4 (service aps, region %s) with the default AWS credentials\n", backend.WriteURL, backend.SigV4Region)
+		fmt.Printf("Writing to %s, signed with SigV4 (service aps, region %s) with the default AWS credentials\n", runner.DisplayURL(backend.WriteURL), backend.SigV4Region)
 	default:
-		fmt.Printf("Writing to %s%s\n", backend.WriteURL, backend.Describe())
+		fmt.Printf("Writing to %s%s\n", runner.DisplayURL(backend.WriteURL), backend.Describe())
 	}
 	if zpages {
 		opts.Collector.Configs = append(opts.Collector.Configs, "collector-config-zpages.yaml")

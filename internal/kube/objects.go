@@ -61,13 +61,6 @@ type objects struct {
 	job    *batchv1.Job
 }
 
-// isSecret tells the variables that carry credentials: the backend's headers
-// (runner.SecretPrefix) and AWS keys, should a caller pass them.
-func isSecret(name string) bool {
-	return strings.HasPrefix(name, runner.SecretPrefix) ||
-		slices.Contains([]string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"}, name)
-}
-
 // configFiles turns the runner's configs (repository files, absolute paths,
 // yaml: snippets) into the ConfigMap's files, named in order so that a listing
 // shows the order of the --config arguments; a snippet's file holds its text,
@@ -127,7 +120,7 @@ func makeObjects(opts Options, t template, name string, configs []string, env ma
 		switch {
 		case slices.Contains([]string{envTelemetryHost, envTelemetryPort, envHealth, envReplicaIndex}, k):
 			continue // the pod's own
-		case isSecret(k):
+		case runner.IsSecret(k):
 			secrets[k] = []byte(env[k])
 			vars = append(vars, corev1.EnvVar{Name: k, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
 				LocalObjectReference: corev1.LocalObjectReference{Name: name}, Key: k}}})

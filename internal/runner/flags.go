@@ -89,7 +89,7 @@ func (s *BackendSpec) Backend() (Backend, error) {
 		name, value, ok := strings.Cut(h, ":")
 		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
 		if !ok || name == "" || strings.ContainsAny(name, " \t\"{}[],") {
-			errs = append(errs, fmt.Errorf(`%s %q is not "Name: value"`, n.header, h))
+			errs = append(errs, fmt.Errorf(`%s %q is not "Name: value"`, n.header, headerName(h)))
 			continue
 		}
 		if b.Headers == nil {
@@ -121,4 +121,26 @@ func (l *ListFlag) String() string { return strings.Join(*l, " ") }
 func (l *ListFlag) Set(s string) error {
 	*l = append(*l, s)
 	return nil
+}
+
+// headerName is what an error may show of a malformed header: up to its first
+// blank or colon, since what follows may be a credential.
+func headerName(h string) string {
+	if i := strings.IndexAny(h, " \t:"); i >= 0 {
+		return h[:i] + " …"
+	}
+	return h
+}
+
+// DisplayURL is a URL as the runner prints and records it: without a password
+// or a query, either of which may carry a credential.
+func DisplayURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	if u.RawQuery != "" {
+		u.RawQuery = "…"
+	}
+	return u.Redacted()
 }

@@ -183,7 +183,7 @@ func TestFinalCounts(t *testing.T) {
 }
 
 func TestSettings(t *testing.T) {
-	s, err := SettingsOf(map[string]string{"SINK_BATCH_TIMEOUT": "3s", "SINK_PARALLELISM": "8", "RUNNER_HEADER_0": "Bearer x", "GENERATOR_PARALLELISM": "2"})
+	s, err := SettingsOf(map[string]string{"SINK_BATCH_TIMEOUT": "3s", "SINK_PARALLELISM": "8", "RUNNER_HEADER_0": "Bearer x", "GENERATOR_PARALLELISM": "2", "AWS_SECRET_ACCESS_KEY": "hunter2"})
 	require.NoError(t, err)
 	assert.Equal(t, 3*time.Second, s.BatchTimeout)
 	assert.Equal(t, 3500*time.Millisecond, s.Lag())
@@ -192,6 +192,7 @@ func TestSettings(t *testing.T) {
 	assert.Equal(t, 8*time.Second, s.MaxRetry, "the shipped default")
 	assert.NotContains(t, s.Env, "RUNNER_HEADER_0", "secrets are not recorded")
 	assert.NotContains(t, s.String(), "Bearer")
+	assert.NotContains(t, s.String(), "hunter2", "nor AWS keys")
 
 	_, err = SettingsOf(map[string]string{"SINK_BATCH_TIMEOUT": "3", "SINK_QUEUE_ENABLED": "yes"})
 	require.ErrorContains(t, err, `SINK_BATCH_TIMEOUT="3": not a duration with a unit`)

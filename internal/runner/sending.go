@@ -84,7 +84,8 @@ const pathBusyBound = 0.8
 // answered in time, and says what to grow, with numbers.
 func CollectorLimit(m Measurement, s Settings) (string, string) {
 	send := AnalyzeSending(m, s)
-	waited := m.HeldBackSeconds / (math.Max(m.StageSeconds, 1e-9) * float64(max(s.Generator, 1)))
+	// Held-back time is summed over every worker of every collector.
+	waited := m.HeldBackSeconds / (math.Max(m.StageSeconds, 1e-9) * float64(max(s.Generator, 1)*max(s.Collectors, 1)))
 	collector, prometheus, other := m.StageRate(m.CollectorCPU), m.StageRate(m.PrometheusCPU), m.StageRate(m.OtherCPU)
 	cores := float64(runtime.NumCPU())
 	switch {
@@ -92,8 +93,12 @@ func CollectorLimit(m Measurement, s Settings) (string, string) {
 		return LimitMachine, fmt.Sprintf("the machine was the limit: its %.0f cores were busy, the collector %.1f of them, the local Prometheus %.1f, other processes %.1f; "+
 			"run the backend, or the other work, elsewhere", cores, collector, prometheus, other)
 	case send.PathBusy >= pathBusyBound && send.Ceiling > 0:
-		advice := fmt.Sprintf("sending was latency-bound: at %s per request and %d in flight, one collector sends at most about %s samples/s",
-			seconds(send.MeanLatency), send.InFlight, FormatCount(roundTo3(send.Ceiling)))
+		who := "one collector sends"
+		if s.Collectors > 1 {
+			who = fmt.Sprintf("the %d collectors send", s.Collectors)
+		}
+		advice := fmt.Sprintf("sending was latency-bound: at %s per request and %d in flight, %s at most about %s samples/s",
+			seconds(send.MeanLatency), send.InFlight, who, FormatCount(roundTo3(send.Ceiling)))
 		if bytes, ceiling := largerRequests(send, s); ceiling > send.Ceiling {
 			return LimitSending, advice + fmt.Sprintf("; its requests carried only %s samples each: -env %s=%d (%s samples a request, as Prometheus sends them) raises that to about %s at the same latency",
 				FormatCount(math.Round(send.SamplesPerRequest)), envRequestBytes, bytes, FormatCount(prometheusSamplesPerSend), FormatCount(roundTo3(ceiling)))

@@ -62,7 +62,7 @@ func SettingsOf(env map[string]string) (Settings, error) {
 	}
 	s := Settings{Env: map[string]string{}, SamplesPerPoint: 1, Collectors: 1}
 	for k, v := range env {
-		if !strings.HasPrefix(k, SecretPrefix) {
+		if !IsSecret(k) {
 			s.Env[k] = v
 		}
 	}
@@ -105,6 +105,13 @@ func SettingsOf(env map[string]string) (Settings, error) {
 // collector (collectorConfigs); they are never recorded, and members started
 // elsewhere keep them in a Secret, never a ConfigMap.
 const SecretPrefix = "RUNNER_HEADER_"
+
+// IsSecret tells the variables that carry credentials, never recorded: the
+// backend's headers (SecretPrefix) and AWS keys, should a caller pass them.
+func IsSecret(name string) bool {
+	return strings.HasPrefix(name, SecretPrefix) ||
+		slices.Contains([]string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"}, name)
+}
 
 // Lag is how long after a sample is generated the exporter reports it sent or
 // failed: the batch processor's timeout, and a request. A stage is measured over

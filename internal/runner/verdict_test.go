@@ -250,3 +250,15 @@ func TestMainCauseTies(t *testing.T) {
 		assert.Equal(t, "answered 429", mainCause(nil, map[string]float64{"204": 9, "503": 2, "429": 2}))
 	}
 }
+
+// A fleet's held-back time is summed over every collector's workers: four
+// collectors of two workers each waiting 40 % of the time waited 40 %, not 160 %.
+func TestFleetWaitedIsAShareOfEveryWorker(t *testing.T) {
+	fleet := shipped
+	fleet.Generator, fleet.Collectors = 2, 4
+	m := Measurement{Seconds: 10, StageSeconds: 10, Sent: 5e4, HeldBackSeconds: 0.4 * 10 * 8, Scheduled: 1e5, Shortfall: 5e4,
+		Responses: map[string]float64{"204": 25}, RequestSeconds: 1, Batches: 25}
+	limit, advice := CollectorLimit(m, fleet)
+	assert.Equal(t, LimitGenerator, limit, advice)
+	assert.Contains(t, advice, "only 40 % of the time")
+}
