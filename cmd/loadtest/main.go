@@ -404,8 +404,12 @@ func (t *test) run(ctx context.Context) (runner.Verdict, error) {
 		outside := final.Outside(t.plan, len(results), lastSpan)
 		v.WithOutside(outside)
 		if outside.EmittedAfter > 0 {
-			fmt.Fprintf(t.out, "After the last stage judged, until the load stopped: %s samples emitted (stage %d had begun), counted in no stage.\n",
-				runner.FormatCount(outside.EmittedAfter), outside.StageAtStop)
+			when := fmt.Sprintf("stage %d had begun", outside.StageAtStop)
+			if outside.StageAtStop > len(t.plan.Stages) {
+				when = "the receiver had passed its last stage"
+			}
+			fmt.Fprintf(t.out, "After the last stage judged, until the load stopped: %s samples emitted (%s), counted in no stage.\n",
+				runner.FormatCount(outside.EmittedAfter), when)
 		}
 		if final.Killed {
 			fmt.Fprintf(t.out, "The collector did not drain within %s and was killed: %s samples were still in the pipeline.\n", bound, runner.FormatCount(final.Remaining))

@@ -129,7 +129,7 @@ func (f Final) ReadBackPlan(from, to time.Time, acked []Acked, maxSamplesPerQuer
 	g := f.Generated
 	return ReadBackPlan{
 		First: g.First, Instances: g.Instances, From: from, To: to, Names: g.Names, SeriesPerInstance: g.SeriesPerInstance,
-		Sent: f.Acknowledged, Failed: f.Failed(), SeriesExpected: f.SeriesWritten, Expected: f.AcceptedByBlock,
+		Sent: f.Acknowledged, Failed: f.Failed(), Dropped: f.Dropped, SeriesExpected: f.SeriesWritten, Expected: f.AcceptedByBlock,
 		Acked: acked, MaxSamplesPerQuery: maxSamplesPerQuery, MaxSeriesPerQuery: maxSeriesPerQuery,
 	}
 }

@@ -30,8 +30,11 @@ type ReadBack struct {
 	Exact         bool    `json:"exact"`
 	FailedSamples float64 `json:"failed_samples"`
 	// SeriesExpected were written by the run; SeriesFound hold samples.
-	SeriesExpected float64    `json:"series_expected"`
-	SeriesFound    float64    `json:"series_found"`
+	SeriesExpected float64 `json:"series_expected"`
+	SeriesFound    float64 `json:"series_found"`
+	// DroppedSamples never left the collector (a full queue): a series whose
+	// samples were all dropped was never written, so SeriesExpected is a bound.
+	DroppedSamples float64    `json:"dropped_samples,omitempty"`
 	Freshness      *Quantiles `json:"freshness_seconds,omitempty"`
 	// SamplesRead is what the read-back's queries read (managed backends charge
 	// queries by samples processed), in Queries queries.
@@ -71,7 +74,9 @@ type ReadBackPlan struct {
 	// Sent and Failed are the exporter's counts in samples; Expected the samples
 	// the receiver handed over, by instance block ("I0000000000-I0000000029").
 	Sent, Failed, SeriesExpected float64
-	Expected                     map[string]float64
+	// Dropped is what the exporter dropped at its full queue, in samples.
+	Dropped  float64
+	Expected map[string]float64
 	// Acked is what the backend had acknowledged in all at each snapshot, to find
 	// when samples went missing.
 	Acked []Acked
@@ -151,7 +156,7 @@ func StoredIn(names []string, first, n int64, window time.Duration) string {
 // 3 (left-open), so the work is split by series, each query covering the whole
 // window with a margin on both sides, and never by time.
 func (q *Querier) ReadBack(ctx context.Context, p ReadBackPlan) (*ReadBack, error) {
-	rb := &ReadBack{SentSamples: p.Sent, FailedSamples: p.Failed, Exact: p.Failed == 0, SeriesExpected: p.SeriesExpected}
+	rb := &ReadBack{SentSamples: p.Sent, FailedSamples: p.Failed, Exact: p.Failed == 0, SeriesExpected: p.SeriesExpected, DroppedSamples: p.Dropped}
 	at := p.To.Add(2 * time.Second) // the newest samples run up to a second ahead of the clock
 	window := at.Sub(p.From)
 	size := p.blockSize()
@@ -174,11 +179,15 @@ func (q *Querier) ReadBack(ctx context.Context, p ReadBackPlan) (*ReadBack, erro
 			FormatCount(rb.StoredSamples), FormatCount(rb.SentSamples), FormatCount(rb.FailedSamples))
 	case rb.MissingSamples > 0:
 		rb.Problem = FormatCount(rb.MissingSamples) + " acknowledged samples are missing"
-	case rb.Exact && rb.SeriesFound < rb.SeriesExpected:
+	case rb.Exact && rb.DroppedSamples == 0 && rb.SeriesFound < rb.SeriesExpected:
 		rb.Problem = fmt.Sprintf("%s of the %s series written are missing", FormatCount(rb.SeriesExpected-rb.SeriesFound), FormatCount(rb.SeriesExpected))
 	}
-	if rb.MissingSamples > 0 {
+	// The blocks' expected counts are what the receiver handed over: only without
+	// failed or dropped batches is that what the backend acknowledged.
+	if rb.MissingSamples > 0 && rb.Exact && rb.DroppedSamples == 0 {
 		rb.MissingByInstances = missingByBlock(p.Expected, stored)
+	}
+	if rb.MissingSamples > 0 {
 		if err := q.missingByTime(ctx, p, rb); err != nil {
 			return rb, err
 		}
@@ -357,6 +366,10 @@ func (rb *ReadBack) Summary() string {
 		s = fmt.Sprintf("stored %s samples, at least the %s acknowledged and at most %s more (batches the backend rejected or did not answer count whole, "+
 			"though some of their requests may be stored); found %s series, at most the %s handed to the pipeline",
 			FormatCount(rb.StoredSamples), FormatCount(rb.SentSamples), FormatCount(rb.FailedSamples), FormatCount(rb.SeriesFound), FormatCount(rb.SeriesExpected))
+	}
+	if rb.Exact && rb.DroppedSamples > 0 {
+		s = fmt.Sprintf("stored %s of %s samples acknowledged, %s series of at most %s (%s samples were dropped at the collector's full queue, never sent)",
+			FormatCount(rb.StoredSamples), FormatCount(rb.SentSamples), FormatCount(rb.SeriesFound), FormatCount(rb.SeriesExpected), FormatCount(rb.DroppedSamples))
 	}
 	if rb.Freshness != nil {
 		s += fmt.Sprintf("; queryable after %s p50, %s p99", seconds(rb.Freshness.P50), seconds(rb.Freshness.P99))

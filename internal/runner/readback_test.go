@@ -120,6 +120,7 @@ func TestReadBack(t *testing.T) {
 		name      string
 		counts    map[string]map[int64]float64
 		failed    float64
+		dropped   float64
 		sent      float64
 		problem   string
 		missing   float64
@@ -145,12 +146,14 @@ func TestReadBack(t *testing.T) {
 			failed: 60, queries: 2, inSummary: "found 59 series, at most the 60 handed to the pipeline"},
 		{name: "a series missing", counts: full(func(c map[string]map[int64]float64) { delete(c["Memory"], 29) }), sent: 3540,
 			problem: "1 of the 60 series written are missing", queries: 2},
+		{name: "a series dropped at the queue is not missing", counts: full(func(c map[string]map[int64]float64) { delete(c["Memory"], 29) }), sent: 3540,
+			dropped: 60, queries: 2, inSummary: "59 series of at most 60 (60 samples were dropped at the collector's full queue, never sent)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			store := fakeStore{counts: tc.counts, from: from, windows: []float64{600, 300, 600, 600, 600, 600}}
 			prom := fakeQueryAPI(t, store.answer(t))
 			p := plan
-			p.Failed = tc.failed
+			p.Failed, p.Dropped = tc.failed, tc.dropped
 			if tc.sent > 0 {
 				p.Sent = tc.sent
 			}
