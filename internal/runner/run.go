@@ -353,6 +353,9 @@ func (r *Run) StopCounting(ctx context.Context, timeout time.Duration, observe f
 		close(all)
 	}()
 	var last Snapshot
+	// Each member's newest counts: once one has exited, a snapshot of the fleet
+	// fails, and those still draining are read one by one.
+	lastOf := make([]Snapshot, len(r.Members))
 	deadline := time.After(timeout)
 	killed := make([]bool, len(r.Members))
 	for done := false; !done; {
@@ -373,16 +376,32 @@ func (r *Run) StopCounting(ctx context.Context, timeout time.Duration, observe f
 		case <-time.After(500 * time.Millisecond):
 			if s, err := r.Snapshot(ctx); err == nil {
 				last = s
+				for i := range r.Members {
+					lastOf[i] = s.Of(i)
+				}
 				if observe != nil {
 					observe(s)
 				}
+				continue
+			}
+			for i, m := range r.Members {
+				select {
+				case <-m.Exited():
+					continue
+				default:
+				}
+				scrapeCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
+				if c, err := m.Telemetry(scrapeCtx); err == nil {
+					lastOf[i] = Snapshot{At: time.Now(), Collector: c}
+				}
+				cancel()
 			}
 		}
 	}
 	var finals []Final
 	var errs []error
 	for i, m := range r.Members {
-		f, err := FinalCounts(m.Logged(), last.Of(i), killed[i])
+		f, err := FinalCounts(m.Logged(), lastOf[i], killed[i])
 		if err == nil && !killed[i] && m.ExitCode() != 0 {
 			err = fmt.Errorf("exited with code %d:\n%s", m.ExitCode(), lastLines(m.Log(), 5))
 		}
