@@ -555,6 +555,7 @@ func (t *test) stages(ctx context.Context) ([]runner.StageResult, runner.Snapsho
 		}
 		log := t.r.Logged()
 		span, window := runner.Window{From: spanFrom, To: to}, runner.Window{From: from, To: to}
+		t.plan.Measured = append(t.plan.Measured, runner.Interval{From: from.At, To: to.At})
 		m := t.plan.Measure(i, span, window, judged, log)
 		res := t.plan.Judge(i, m, log, t.plan.MeasureMembers(i, span, window, judged, log))
 		results = append(results, res)

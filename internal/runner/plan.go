@@ -24,6 +24,21 @@ type Plan struct {
 	SLO      SLO
 	// Names name the collectors of a fleet (a pod's name), in their order.
 	Names []string
+	// Measured are the windows of the stages measured so far as their snapshots
+	// were taken (at or after Window's times): the log's failures are split by
+	// these, as the telemetry's counts are.
+	Measured []Interval
+}
+
+// Interval is [From, To).
+type Interval struct{ From, To time.Time }
+
+// judgedWindow is stage i's window as measured, else as planned.
+func (p Plan) judgedWindow(i int) (from, to time.Time) {
+	if i < len(p.Measured) {
+		return p.Measured[i].From, p.Measured[i].To
+	}
+	return p.Window(i)
 }
 
 // Lag is how long after a sample is generated the exporter reports it.
@@ -77,7 +92,7 @@ func (p Plan) Measure(i int, span, window Window, counts Snapshot, log Log) Meas
 	// The exporter counts data points; a classic histogram's is its B + 3 samples.
 	perPoint := p.Settings.perPoint()
 	m.Sent, m.SendFailed, m.EnqueueFailed = m.Sent*perPoint, m.SendFailed*perPoint, m.EnqueueFailed*perPoint
-	from, to := p.Window(i)
+	from, to := p.judgedWindow(i)
 	m.AddFailures(log, from, to, perPoint)
 	g := Measure(span)
 	m.StageSeconds, m.Emitted, m.Refused, m.PrometheusCPU = g.Seconds, g.Emitted, g.Refused, g.PrometheusCPU
@@ -96,7 +111,7 @@ func (p Plan) Measure(i int, span, window Window, counts Snapshot, log Log) Meas
 // are each collector's measurement (MeasureMembers): a stage the fleet fell
 // short of because some collectors could not keep up names them.
 func (p Plan) Judge(i int, m Measurement, log Log, members []Measurement) StageResult {
-	from, to := p.Window(i)
+	from, to := p.judgedWindow(i)
 	r := Judge(p.Stages[i], m, log.Causes(from, to), p.SLO, p.Settings)
 	if len(members) < 2 {
 		return r
@@ -153,7 +168,7 @@ func (p Plan) MeasureMembers(i int, span, window Window, counts Snapshot, log Lo
 // InWindows tells whether t falls in the window of one of the first n stages.
 func (p Plan) InWindows(t time.Time, n int) bool {
 	for i := range min(n, len(p.Stages)) {
-		if from, to := p.Window(i); !t.Before(from) && t.Before(to) {
+		if from, to := p.judgedWindow(i); !t.Before(from) && t.Before(to) {
 			return true
 		}
 	}

@@ -245,3 +245,26 @@ func TestSumFinals(t *testing.T) {
 	assert.True(t, sum.GivenUp[0].Time.Before(sum.GivenUp[1].Time), "in time order")
 	assert.Equal(t, one, SumFinals([]Final{one}))
 }
+
+// A snapshot taken late (a slow scrape) widens the window the telemetry counts:
+// the log's failures are split by the same times, so a batch rejected just after
+// the planned end counts as rejected in the stage, and not again outside it.
+func TestPlanSplitsTheLogByTheMeasuredWindow(t *testing.T) {
+	start := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	p := Plan{Stages: []Stage{{Duration: 10 * time.Second, From: 1000, To: 1000}}, Start: start, Settings: shipped, SLO: DefaultSLO}
+	from, to := p.Window(0)
+	late := to.Add(200 * time.Millisecond)
+	begin := Snapshot{At: from, Collector: stageTelemetry{}.metrics(t)}
+	end := Snapshot{At: late, Collector: stageTelemetry{accepted: 10000, sent: 9000, failed: 1000, scheduled: [2]float64{10000, 0}, requests: 10, requestSeconds: 0.5, batches: 10}.metrics(t)}
+	log := Log{{Time: to.Add(100 * time.Millisecond), Message: msgRejected, Error: "remote write request failed (http status 400)", RejectedItems: 1000}}
+
+	p.Measured = append(p.Measured, Interval{From: begin.At, To: end.At})
+	m := p.Measure(0, Window{From: begin, To: end}, Window{From: begin, To: end}, end, log)
+	assert.InDelta(t, 1000, m.Rejected, 0, "rejected in the window the telemetry counted")
+	assert.Zero(t, m.Lost())
+
+	f := Final{Rejected: 1000, GivenUp: log, Generated: Generated{SamplesPerPoint: 1}}
+	o := f.Outside(p, 1, end)
+	assert.Zero(t, o.RejectedSamples, "counted once, in the stage")
+	assert.Zero(t, o.LostSamples)
+}
