@@ -568,3 +568,21 @@ func TestASlowHandOverDoesNotDelayTheNextScrape(t *testing.T) {
 	assert.InDelta(t, 120, scheduled, 2, "CPU and Memory every 10 s for 10 minutes")
 	assert.InDelta(t, scheduled, w.totals.accepted.Load(), 2, "every scrape sent, at most the last one still staged")
 }
+
+func TestScrapesShareAPayloadForUpToMaxStagedDelay(t *testing.T) {
+	// 3,000 instances every 30 s: a scrape every 10 ms. Payloads carry the scrapes
+	// of about 100 ms, none held longer, instead of one scrape each.
+	cfg := scrapeTestConfig(3000, 30*time.Second, nil)
+	sink := &scrapeSink{}
+	_, _ = simulateShard(t, cfg, 0, simStart, time.Minute, sink)
+
+	require.NotEmpty(t, sink.accepted)
+	var samples int
+	for _, h := range sink.accepted {
+		samples += len(h.samples)
+		for _, s := range h.samples {
+			assert.Less(t, h.at.UnixMilli()-s.millis, (maxStagedDelay + 10*time.Millisecond).Milliseconds(), "held at most maxStagedDelay and one scrape's gap")
+		}
+	}
+	assert.GreaterOrEqual(t, samples/len(sink.accepted), 2*8, "at least 8 scrapes of 2 samples a payload")
+}

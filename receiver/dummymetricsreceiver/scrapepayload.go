@@ -66,6 +66,14 @@ func (p *scrapePayload) add(s stagedScrape) {
 // staged returns the samples and markers staged.
 func (p *scrapePayload) staged() int { return p.samples + p.markers }
 
+// oldestMs is the time of the first scrape staged; 0 when none is.
+func (p *scrapePayload) oldestMs() int64 {
+	if len(p.scrapes) == 0 {
+		return 0
+	}
+	return p.scrapes[0].atMs
+}
+
 // take builds the pmetric.Metrics of the staged scrapes, hands it over with its
 // samples and staleness markers, and empties the payload. Each metric's points are
 // appended in a row, which keeps its slice hot in the cache.

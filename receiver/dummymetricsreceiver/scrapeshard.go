@@ -167,6 +167,8 @@ func (s *scrapeShard) stage(slot, gen int32, millis, number int64) {
 
 func (s *scrapeShard) staged() int { return s.payload.staged() }
 
+func (s *scrapeShard) stagedSince() int64 { return s.payload.oldestMs() }
+
 func (s *scrapeShard) take() (pmetric.Metrics, int, int) { return s.payload.take() }
 
 func (s *scrapeShard) blockSamples() []int { return s.ledger.blockSamples }

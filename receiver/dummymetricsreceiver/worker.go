@@ -194,6 +194,10 @@ func (w *worker) run(ctx context.Context) {
 	}
 }
 
+// maxStagedDelay is the longest a staged scrape waits for others to share its
+// payload (the scrape shape).
+const maxStagedDelay = 100 * time.Millisecond
+
 // runScrape runs the scrape shape: it stages each scrape once it is due, hands
 // them over in payloads that never split a scrape, and sleeps until the next one.
 func (w *worker) runScrape(ctx context.Context) {
@@ -205,10 +209,13 @@ func (w *worker) runScrape(ctx context.Context) {
 			w.sleep(ctx, forever)
 			continue
 		}
-		if wait := time.Duration(at-w.now().UnixMilli()) * time.Millisecond; wait > 0 {
-			// A hand-over may outlast the wait: sleep only once nothing is staged,
-			// until the next scrape as the clock then says, or it would come late.
-			if s.staged() > 0 {
+		now := w.now().UnixMilli()
+		if wait := time.Duration(at-now) * time.Millisecond; wait > 0 {
+			// Scrapes wait up to maxStagedDelay to go out together, as a Prometheus
+			// server's remote write batches them: a payload per scrape would cost
+			// the pipeline more than its samples. A hand-over may outlast the wait,
+			// so after one the clock is read again, or the next scrape would be late.
+			if s.staged() > 0 && time.Duration(now-s.stagedSince())*time.Millisecond+wait >= maxStagedDelay {
 				w.flush(ctx)
 				continue
 			}
