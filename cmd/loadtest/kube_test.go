@@ -31,6 +31,7 @@ func TestKubeFlags(t *testing.T) {
 		{[]string{"-kube-namespace", "load", "-replicas", "2", "-collectors", "2", "-image", "i", "-url", remote}, []string{"-collectors runs collectors on this machine"}},
 		{[]string{"-replicas", "2", "-image", "i"}, []string{"-replicas needs -kube-namespace", "-image needs -kube-namespace"}},
 		{[]string{"-env", "SINK_PARALLELISM=8"}, []string{"-env SINK_PARALLELISM: set it with -sink"}},
+		{[]string{"-env", "SINK_BATCH_SIZ=8"}, []string{"-env SINK_BATCH_SIZ: not a setting of the shipped configuration"}},
 		{[]string{"-query-max-samples", "0", "-live-read-back", "0s"}, []string{"-query-max-samples 0: at least 1", "-live-read-back 0s: at least 1s"}},
 		{[]string{"-kube-namespace", "load"}, []string{"-kube-namespace needs -image", "-kube-namespace needs -url"}},
 		{[]string{"-kube-namespace", "load", "-image", "i", "-url", remote, "-replicas", "0"}, []string{"-replicas 0: between 1 and 64"}},

@@ -182,7 +182,29 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		}
 		o.env[k] = v
 	}
+	errs = append(errs, unknownSettings(o.env)...)
 	return o, errors.Join(errs...)
+}
+
+// unknownSettings refuses an -env variable that nothing reads: a mistyped
+// setting would otherwise change nothing, unseen. AWS_* pass, for the credential
+// chain of collectors started elsewhere.
+func unknownSettings(env map[string]string) []error {
+	var environ []string
+	for k, v := range env {
+		environ = append(environ, k+"="+v)
+	}
+	known, err := runner.SettingsIn(environ)
+	if err != nil {
+		return []error{err}
+	}
+	var errs []error
+	for _, k := range slices.Sorted(maps.Keys(env)) {
+		if _, ok := known[k]; !ok && !strings.HasPrefix(k, "AWS_") {
+			errs = append(errs, fmt.Errorf("-env %s: not a setting of the shipped configuration nor of the Go runtime (the README's tables list them)", k))
+		}
+	}
+	return errs
 }
 
 // flagOwned are the collector's variables that the load test sets from its own
