@@ -51,11 +51,19 @@ func AnalyzeSending(m Measurement, s Settings) Sending {
 	}
 	if batch := float64(s.BatchSize) * s.perPoint(); out.SamplesPerRequest > 0 && out.MeanLatency > 0 && batch > 0 {
 		out.RequestsPerBatch = int(math.Ceil(batch / out.SamplesPerRequest))
-		rounds := math.Ceil(float64(out.RequestsPerBatch) / float64(max(s.Sink, 1)))
-		out.Ceiling = batch * float64(batchers) / (rounds * out.MeanLatency)
+		out.Ceiling = ceiling(s, out.SamplesPerRequest, out.MeanLatency)
 		out.WholeBatch = batch * float64(batchers) / out.MeanLatency
 	}
 	return out
+}
+
+// ceiling is the samples per second the sending path carries at this latency
+// with requests of samplesPerRequest: each batcher's batch takes
+// ⌈requests / sink⌉ rounds of one request's latency.
+func ceiling(s Settings, samplesPerRequest, latency float64) float64 {
+	batch := float64(s.BatchSize) * s.perPoint()
+	rounds := math.Ceil(math.Ceil(batch/samplesPerRequest) / float64(max(s.Sink, 1)))
+	return batch * float64(s.Batchers()*max(s.Collectors, 1)) / (rounds * latency)
 }
 
 // The parts of a collector that can hold it back when the backend answers in
@@ -140,9 +148,7 @@ func largerRequests(send Sending, s Settings) (int, float64) {
 		return 0, 0
 	}
 	bytes := int(math.Ceil(float64(s.RequestBytes)*prometheusSamplesPerSend/send.SamplesPerRequest/1024)) * 1024
-	batch := float64(s.BatchSize) * s.perPoint()
-	rounds := math.Ceil(math.Ceil(batch/prometheusSamplesPerSend) / float64(max(s.Sink, 1)))
-	return bytes, batch * float64(s.Batchers()*max(s.Collectors, 1)) / (rounds * send.MeanLatency)
+	return bytes, ceiling(s, prometheusSamplesPerSend, send.MeanLatency)
 }
 
 // roundTo3 rounds to three significant digits: a ceiling is an estimate.

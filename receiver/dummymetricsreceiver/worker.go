@@ -151,8 +151,7 @@ func (w *worker) run(ctx context.Context) {
 			if wait := w.pacer.next(now); wait > 0 {
 				// Hand over what is staged first: the pipeline may take longer than
 				// the wait, so look at the schedule again afterwards.
-				if w.out.staged() > 0 {
-					w.flush(ctx)
+				if w.flush(ctx) {
 					continue
 				}
 				w.sleep(ctx, wait)
@@ -164,8 +163,7 @@ func (w *worker) run(ctx context.Context) {
 		if waitMillis > 0 {
 			// The series is a second ahead of the clock: flush what is ready and let the
 			// clock catch up, so that timestamps stay strictly increasing and near now.
-			if w.out.staged() > 0 {
-				w.flush(ctx)
+			if w.flush(ctx) {
 				continue
 			}
 			wait := time.Duration(waitMillis) * time.Millisecond
@@ -256,10 +254,11 @@ func (w *worker) reportByStage(ctx context.Context, counts []int64, counter metr
 // flush hands the gathered samples to the pipeline and accounts for them. A refusal
 // is counted, logged once per streak, and followed by a growing backoff unless it
 // is permanent: waiting makes a memory limiter accept again, not a permanent error.
-func (w *worker) flush(ctx context.Context) {
+// It reports whether anything was staged to hand over.
+func (w *worker) flush(ctx context.Context) bool {
 	w.report(ctx)
 	if w.out.staged() == 0 {
-		return
+		return false
 	}
 	if w.pacer != nil {
 		// The pipeline may take long: look at the schedule again afterwards.
@@ -291,7 +290,7 @@ func (w *worker) flush(ctx context.Context) {
 			w.logger.Info("The pipeline accepts samples again", zap.Int64("refused_samples", w.refusedInStreak))
 			w.backoff, w.refusedInStreak = 0, 0
 		}
-		return
+		return true
 	}
 	w.totals.refused.Add(int64(samples))
 	w.telemetry.ReceiverDummymetricsRefusedSamples.Add(ctx, int64(samples))
@@ -303,13 +302,14 @@ func (w *worker) flush(ctx context.Context) {
 		if firstOfStreak {
 			w.logger.Warn("The pipeline refused samples permanently; counting them as refused without backing off", zap.Int("samples", samples), zap.Error(err))
 		}
-		return
+		return true
 	}
 	if firstOfStreak {
 		w.logger.Warn("The pipeline refused samples; backing off until it accepts again", zap.Int("samples", samples), zap.Error(err))
 	}
 	w.backoff = min(max(2*w.backoff, minRefusedBackoff), maxRefusedBackoff)
 	w.sleep(ctx, w.backoff)
+	return true
 }
 
 // newTimerSleep returns a sleep that waits for d or until ctx ends, reusing one timer.
